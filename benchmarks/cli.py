@@ -1,0 +1,140 @@
+"""The ``storagebench`` command line."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from storagebench.errors import StorageBenchError
+
+EPILOG = "Docs: README.md. A results dir holds results.sqlite, config.toml, fits.json and figures/."
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from storagebench.benchmarks import report
+    from storagebench.benchmarks.config import load_config
+    from storagebench.benchmarks.runner import make_plan, run, say
+    from storagebench.benchmarks.store import default_cache_root
+
+    started = time.perf_counter()
+    config = load_config(args.config)
+    plan = make_plan(config, data=args.data)
+    out = Path(args.out or Path("results") / config.name)
+    say(f"benchmark {config.name!r} from {config.source}: {len(plan.cells)} cells "
+        f"({len(plan.train_levels)} train levels × {len(config.n)} n × {len(config.seeds)} seeds), "
+        f"{len(plan.test_levels)} test levels, {args.workers} workers")
+    result = run(plan, out, Path(args.cache) if args.cache else default_cache_root(), args.workers)
+    say(f"cells: {result.cells_trained} trained, {result.cells_skipped} already done; "
+        f"store: {result.entries_encoded} sets encoded ({result.images_encoded} images), "
+        f"{result.entries_reused} reused from cache")
+    print(report.summary_table(out))
+    fit, fits_path, figure = report.fit_results_dir(out)
+    print(report.describe_fit(fit))
+    print(f"outputs: {out}/results.sqlite, {fits_path}, {figure}")
+    print(f"wall time: {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from storagebench.benchmarks import report
+
+    out = Path(args.dir)
+    fit, fits_path, figure = report.fit_results_dir(out)
+    print(report.summary_table(out))
+    print(report.describe_fit(fit))
+    print(f"wrote {fits_path} and {figure}")
+    return 0
+
+
+def _list(registry, describe) -> int:  # noqa: ANN001
+    for name, cls in registry.items():
+        print(f"{name:16} {describe(cls)}")
+    return 0
+
+
+def _doc(cls: type) -> str:
+    return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+
+def _cmd_compressors(args: argparse.Namespace) -> int:
+    from storagebench.compressors import COMPRESSORS
+
+    return _list(COMPRESSORS, lambda c: f"v{c.version}, original level {c.original_level!r}: "
+                 f"{_doc(__import__(c.__module__, fromlist=['_']))}")
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    from storagebench.tasks import TASKS
+
+    return _list(TASKS, lambda c: f"error = 1 − {c.metric}")
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from storagebench.tasks import DATASETS
+
+    return _list(DATASETS, _doc)
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from storagebench.tasks import DATASETS
+
+    dataset = DATASETS.create(args.name, {}, "download")
+    where = dataset.download(args.dir)
+    print(f"downloaded {args.name} to {where}; use it with --data {where}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from storagebench import __version__
+    from storagebench.parallel import default_workers
+
+    parser = argparse.ArgumentParser(prog="storagebench", epilog=EPILOG,
+                                     description="Storage-aware training data: measure error vs (n, bytes per image), "
+                                                 "fit the storage scaling law, rank compressors at equal storage.")
+    parser.add_argument("--version", action="version", version=f"storagebench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run a benchmark definition (default: benchmarks/quick.toml); re-running resumes")
+    p.add_argument("config", nargs="?", help="benchmark TOML file (default: the embedded benchmarks/quick.toml)")
+    p.add_argument("--out", help="results dir (default: results/<benchmark name>)")
+    p.add_argument("--executor", choices=["local"], default="local", help="where cells run (default: local)")
+    p.add_argument("--workers", type=int, default=default_workers(), help="processes (default: one per core)")
+    p.add_argument("--data", help="dataset location, overriding [dataset].path and $STORAGEBENCH_DATA")
+    p.add_argument("--cache", help="compressed-set store (default: $STORAGEBENCH_CACHE or ~/.cache/storagebench)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("fit", help="fit the storage scaling law to a results dir; writes fits.json and figures/fit.png")
+    p.add_argument("dir", help="results dir")
+    p.set_defaults(func=_cmd_fit)
+
+    for name, func, text in (("compressors", _cmd_compressors, "list registered compressors"),
+                             ("tasks", _cmd_tasks, "list registered tasks"),
+                             ("datasets", _cmd_datasets, "list registered dataset readers")):
+        sub.add_parser(name, help=text).set_defaults(func=func)
+
+    p = sub.add_parser("download", help="download a dataset with torchvision (needs internet)")
+    p.add_argument("name", help="dataset name, e.g. fashion-mnist")
+    p.add_argument("dir", help="directory to download into")
+    p.set_defaults(func=_cmd_download)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "workers", 1) < 1:
+        print("storagebench: error: --workers must be ≥ 1", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except StorageBenchError as exc:
+        print(f"storagebench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("storagebench: interrupted; finished cells are saved, re-run the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Benchmark definitions are TOML files: what to run is data, not Python.
+
+    [benchmark]  name, description, seeds, n
+    [dataset]    name + the reader's keys (e.g. path)
+    [compressor] name, train_levels, test_levels + the codec's keys (e.g. effort)
+    [task]       name + model and training-recipe keys
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from storagebench.errors import StorageBenchError
+from storagebench.provenance import stable_hash
+
+BENCHMARKS_DIR = Path(__file__).resolve().parent
+DEFAULT_CONFIG = BENCHMARKS_DIR / "quick.toml"
+SECTIONS = ("benchmark", "dataset", "compressor", "task")
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    name: str
+    description: str
+    seeds: tuple[int, ...]
+    n: tuple[int, ...]
+    dataset: str
+    compressor: str
+    task: str
+    train_levels: tuple[Any, ...]
+    test_levels: tuple[Any, ...]
+    dataset_params: dict[str, Any] = field(default_factory=dict)
+    compressor_params: dict[str, Any] = field(default_factory=dict)
+    task_params: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def as_toml(self) -> dict[str, dict[str, Any]]:
+        return {
+            "benchmark": {"name": self.name, "description": self.description, "seeds": list(self.seeds),
+                          "n": list(self.n)},
+            "dataset": {"name": self.dataset, **self.dataset_params},
+            "compressor": {"name": self.compressor, "train_levels": list(self.train_levels),
+                           "test_levels": list(self.test_levels), **self.compressor_params},
+            "task": {"name": self.task, **self.task_params},
+        }
+
+    def identity_hash(self) -> str:
+        """Hash of everything that changes results; the dataset's location is not part of it."""
+        table = self.as_toml()
+        table["dataset"] = {k: v for k, v in table["dataset"].items() if k != "path"}
+        return stable_hash(table)
+
+
+def _int_list(value: Any, where: str, minimum: int) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in value):
+        raise StorageBenchError(f"{where}: expected a non-empty list of integers ≥ {minimum}, got {value!r}")
+    if len(set(value)) != len(value):
+        raise StorageBenchError(f"{where}: repeated values in {value!r}")
+    return tuple(value)
+
+
+def _levels(value: Any, where: str) -> tuple[Any, ...]:
+    if not isinstance(value, list) or not value:
+        raise StorageBenchError(f"{where}: expected a non-empty list of levels, got {value!r}")
+    if len({str(v) for v in value}) != len(value):
+        raise StorageBenchError(f"{where}: repeated levels in {value!r}")
+    return tuple(value)
+
+
+def _section(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    section = data.get(name)
+    if not isinstance(section, dict):
+        raise StorageBenchError(f"{path}: missing [{name}] table")
+    return dict(section)
+
+
+def _take_name(section: dict[str, Any], table: str, path: Path) -> str:
+    name = section.pop("name", None)
+    if not isinstance(name, str) or not name:
+        raise StorageBenchError(f"{path}: [{table}].name must name a registered {table}")
+    return name
+
+
+def parse_config(data: dict[str, Any], path: Path) -> BenchmarkConfig:
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise StorageBenchError(f"{path}: unknown table(s) {', '.join(unknown)}; valid: {', '.join(SECTIONS)}")
+    bench = _section(data, "benchmark", path)
+    dataset, compressor, task = (_section(data, s, path) for s in SECTIONS[1:])
+    names = {s: _take_name(t, s, path) for s, t in (("dataset", dataset), ("compressor", compressor),
+                                                    ("task", task))}
+    extra = sorted(set(bench) - {"name", "description", "seeds", "n"})
+    if extra:
+        raise StorageBenchError(f"{path}: [benchmark] has unknown key(s) {', '.join(extra)}; "
+                                f"valid: name, description, seeds, n")
+    if not isinstance(bench.get("name"), str) or not bench["name"]:
+        raise StorageBenchError(f"{path}: [benchmark].name must be a non-empty string")
+    return BenchmarkConfig(
+        name=bench["name"], description=str(bench.get("description", "")),
+        seeds=_int_list(bench.get("seeds", [0]), f"{path}: [benchmark].seeds", 0),
+        n=tuple(sorted(_int_list(bench.get("n"), f"{path}: [benchmark].n", 1))),
+        dataset=names["dataset"], compressor=names["compressor"], task=names["task"],
+        train_levels=_levels(compressor.pop("train_levels", None), f"{path}: [compressor].train_levels"),
+        test_levels=_levels(compressor.pop("test_levels", None), f"{path}: [compressor].test_levels"),
+        dataset_params=dataset, compressor_params=compressor, task_params=task, source=str(path))
+
+
+def load_config(path: str | Path | None) -> BenchmarkConfig:
+    path = Path(path) if path else DEFAULT_CONFIG
+    if not path.is_file():
+        raise StorageBenchError(f"{path}: benchmark file not found (shipped ones: "
+                                f"{', '.join(p.name for p in sorted(BENCHMARKS_DIR.glob('*.toml')))})")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise StorageBenchError(f"{path}: not valid TOML ({exc})") from exc
+    return parse_config(data, path)

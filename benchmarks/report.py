@@ -1,0 +1,88 @@
+"""Read a results dir back: the summary table, the fit (``fits.json`` + ``figures/fit.png``)."""
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from storagebench.benchmarks.figures import plot_fit
+from storagebench.benchmarks.fit import FitResult, fit_scaling_law
+from storagebench.benchmarks.results import ResultsDB
+from storagebench.errors import StorageBenchError
+from storagebench.provenance import git_commit, library_versions
+
+
+def open_results_dir(out: Path) -> tuple[ResultsDB, dict[str, Any]]:
+    db_path, config_path = out / "results.sqlite", out / "config.toml"
+    if not db_path.is_file() or not config_path.is_file():
+        raise StorageBenchError(f"{out}: not a results dir (needs results.sqlite and config.toml; "
+                                f"make one with `storagebench run --out {out}`)")
+    return ResultsDB(db_path), tomllib.loads(config_path.read_text())
+
+
+def original_points(out: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
+    """Measurements on original-format test images: one point per trained cell."""
+    db, config = open_results_dir(out)
+    with db:
+        original = db.meta("original_level") or "lossless"
+        rows = db.rows(test_level=original)
+    points = [{"level": r["train_level"], "n": r["n"], "seed": r["seed"], "L": r["train_bytes_per_image"],
+               "error": r["error"]} for r in rows]
+    return points, config, original
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp, path)
+
+
+def fit_results_dir(out: Path) -> tuple[FitResult, Path, Path]:
+    points, config, original = original_points(out)
+    if not points:
+        raise StorageBenchError(f"{out}: no results yet at test level {original!r}; run the benchmark first")
+    fit = fit_scaling_law(*(np.array([p[k] for p in points]) for k in ("n", "L", "error")))
+    name = config["benchmark"]["name"]
+    figure = plot_fit(points, fit.law, out / "figures" / "fit.png",
+                      f"{name}: {config['task']['name']} on {config['dataset']['name']}, "
+                      f"{config['compressor']['name']} (test: {original})")
+    fits_path = out / "fits.json"
+    write_json_atomic(fits_path, {
+        "benchmark": name, "test_level": original, "L": "mean stored bytes per training image",
+        "error": "1 - metric on the full test split", **fit.as_dict(), "data": points,
+        "figure": str(figure.relative_to(out)), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(), "library_versions": library_versions()})
+    return fit, fits_path, figure
+
+
+def _level_order(config: dict[str, Any]) -> list[str]:
+    return [lv if isinstance(lv, str) else format(float(lv), "g") for lv in config["compressor"]["train_levels"]]
+
+
+def summary_table(out: Path) -> str:
+    """level, L bytes, n, error (mean ± sd over seeds) on original-format test images."""
+    points, config, original = original_points(out)
+    order = {lv: i for i, lv in enumerate(_level_order(config))}
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for p in points:
+        groups.setdefault((p["level"], p["n"]), []).append(p)
+    lines = [f"test error on {original} test images ({config['benchmark']['name']})",
+             f"{'level':>10} {'L bytes':>9} {'n':>7} {'error':>8} {'± sd':>7} {'seeds':>5}"]
+    for (level, n), group in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 1e9), kv[0][1])):
+        errors = [p["error"] for p in group]
+        sd = f"{np.std(errors, ddof=1):.4f}" if len(errors) > 1 else "-"
+        lines.append(f"{level:>10} {np.mean([p['L'] for p in group]):9.1f} {n:7d} {np.mean(errors):8.4f} "
+                     f"{sd:>7} {len(errors):5d}")
+    return "\n".join(lines)
+
+
+def describe_fit(fit: FitResult) -> str:
+    law = fit.law
+    return (f"fit: Err = E* + A·n^-α + B·L^-β  (L in bytes, {fit.n_points} points)\n"
+            f"  E* = {law.e_star:.4f}  A = {law.A:.4g}  α = {law.alpha:.4f}  B = {law.B:.4g}  β = {law.beta:.4f}\n"
+            f"  ν = αβ/(α+β) = {law.nu:.4f}   R² = {fit.r2:.4f}   R²(log) = {fit.r2_log:.4f}")

@@ -1,0 +1,215 @@
+"""Plan and run a benchmark grid: every (train level, n, seed) cell trains once on images decoded from the
+store and is evaluated at every test level; the driver alone writes results, one transaction per cell."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+
+from storagebench.benchmarks.config import BenchmarkConfig
+from storagebench.benchmarks.results import ResultsDB
+from storagebench.benchmarks.store import CompressedSetStore, StoredSet
+from storagebench.compressors import COMPRESSORS, ImageCodec, Level, level_label
+from storagebench.errors import StorageBenchError
+from storagebench.parallel import parallel_map
+from storagebench.provenance import git_commit, library_versions, machine
+from storagebench.tasks import DATASETS, TASKS, LabelledSplits, Task
+from storagebench.tasks.subsets import stratified_order
+
+_job: dict[str, Any] = {}  # read by forked cell workers; set by the driver before the pool starts
+
+
+def say(message: str) -> None:
+    print(f"storagebench: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Cell:
+    level: Level
+    n: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{level_label(self.level)}|n={self.n}|seed={self.seed}"
+
+
+@dataclass
+class Plan:
+    """A validated benchmark: everything is resolved and loaded, nothing is written yet."""
+
+    config: BenchmarkConfig  # resolved: every default filled in
+    splits: LabelledSplits
+    codec: ImageCodec
+    task: Task
+    train_levels: list[Level]
+    test_levels: list[Level]
+    orders: dict[int, np.ndarray] = field(repr=False)
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [Cell(level, n, seed) for level in self.train_levels for n in self.config.n
+                for seed in self.config.seeds]
+
+    @property
+    def train_pool(self) -> np.ndarray:
+        """Training indices any cell may use (the largest subset of every seed), sorted: encoded once."""
+        largest = max(self.config.n)
+        return np.unique(np.concatenate([order[:largest] for order in self.orders.values()]))
+
+
+def _parse_levels(codec: ImageCodec, values: tuple[Any, ...], where: str) -> list[Level]:
+    try:
+        return [codec.parse_level(v) for v in values]
+    except ValueError as exc:
+        raise StorageBenchError(f"{where}: {exc}") from exc
+
+
+def make_plan(config: BenchmarkConfig, data: str | None = None) -> Plan:
+    """Resolve names, validate every value and load the data; raise StorageBenchError before any write."""
+    dataset_params = {**config.dataset_params, **({"path": data} if data else {})}
+    dataset = DATASETS.create(config.dataset, dataset_params, f"{config.source}: [dataset]")
+    codec = COMPRESSORS.create(config.compressor, config.compressor_params, f"{config.source}: [compressor]")
+    task = TASKS.create(config.task, config.task_params, f"{config.source}: [task]")
+    train_levels = _parse_levels(codec, config.train_levels, f"{config.source}: [compressor].train_levels")
+    test_levels = _parse_levels(codec, config.test_levels, f"{config.source}: [compressor].test_levels")
+    if codec.original_level not in test_levels:
+        raise StorageBenchError(f"{config.source}: [compressor].test_levels must include the original format "
+                                f"{codec.original_level!r}: the scaling-law fit uses it")
+    splits = dataset.load()
+    if max(config.n) > len(splits.train):
+        raise StorageBenchError(f"{config.source}: [benchmark].n: {max(config.n)} is larger than the training "
+                                f"split ({len(splits.train)} images)")
+    resolved = dataclasses.replace(
+        config, dataset_params=dataclasses.asdict(dataset.params),
+        compressor_params=dataclasses.asdict(codec.params), task_params=dataclasses.asdict(task.params),
+        train_levels=tuple(train_levels), test_levels=tuple(test_levels))
+    orders = {seed: stratified_order(splits.train.labels, seed) for seed in config.seeds}
+    return Plan(resolved, splits, codec, task, train_levels, test_levels, orders)
+
+
+def _open_results(plan: Plan, out: Path) -> ResultsDB:
+    """Create or re-open a results dir; refuse one made by a different benchmark definition."""
+    config_path = out / "config.toml"
+    identity = plan.config.identity_hash()
+    fingerprints = {"train_fingerprint": plan.splits.train.fingerprint,
+                    "test_fingerprint": plan.splits.test.fingerprint}
+    out.mkdir(parents=True, exist_ok=True)
+    db = ResultsDB(out / "results.sqlite")
+    stored = db.meta("config_hash")
+    if stored is not None and stored != identity:
+        db.close()
+        raise StorageBenchError(f"{out}: holds results of a different benchmark definition (see its config.toml); "
+                                f"choose another --out")
+    for key, value in fingerprints.items():
+        if db.meta(key) not in (None, value):
+            db.close()
+            raise StorageBenchError(f"{out}: was run on different data ({key} differs); choose another --out")
+    if stored is None:
+        tmp = config_path.with_suffix(".toml.tmp")
+        tmp.write_text(tomli_w.dumps(plan.config.as_toml()))
+        os.replace(tmp, config_path)
+        db.set_meta({"config_hash": identity, "benchmark": plan.config.name,
+                     "original_level": level_label(plan.codec.original_level), **fingerprints})
+    return db
+
+
+@dataclass
+class RunReport:
+    cells_total: int
+    cells_skipped: int = 0
+    cells_trained: int = 0
+    entries_encoded: int = 0
+    images_encoded: int = 0
+    entries_reused: int = 0
+    seconds: float = 0.0
+
+
+def _ensure(plan: Plan, store: CompressedSetStore, split: str, indices: np.ndarray, level: Level,
+            workers: int, report: RunReport) -> StoredSet:
+    images = plan.splits.split(split).images
+    entry, encoded = store.ensure(images, indices, plan.codec, level, fingerprint=plan.splits.split(split).fingerprint,
+                                  split=split, workers=workers)
+    if encoded:
+        report.entries_encoded += 1
+        report.images_encoded += len(indices)
+        say(f"encoded {split} at {level_label(level)}: {len(indices)} images, "
+            f"{entry.sizes.mean():.1f} bytes/image, {entry.manifest['encode_seconds']:.1f} s")
+    else:
+        report.entries_reused += 1
+    return entry
+
+
+def _train_cell(cell: Cell) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    import torch
+
+    torch.set_num_threads(1)  # one core per cell: results do not depend on how many workers run
+    plan: Plan = _job["plan"]
+    pool_index, (train_entry, train_images) = _job["pool_index"], _job["train"][cell.level]
+    subset = plan.orders[cell.seed][:cell.n]
+    positions = np.searchsorted(pool_index, subset)
+    images, labels = train_images[positions], plan.splits.train.labels[subset]
+    started = time.perf_counter()
+    model = plan.task.train(images, labels, len(plan.splits.classes), seed=cell.seed)
+    trained = time.perf_counter()
+    evaluations = []
+    for level, (test_entry, test_images) in _job["test"].items():
+        metrics = plan.task.evaluate(model, test_images, plan.splits.test.labels)
+        evaluations.append({"test_level": level_label(level), "test_bytes_per_image": float(test_entry.sizes.mean()),
+                            "test_manifest_sha256": test_entry.manifest_sha256, "error": metrics["error"],
+                            "metrics": metrics})
+    sizes = train_entry.sizes[positions]
+    digest = hashlib.sha256(np.ascontiguousarray(images).data)
+    digest.update(np.ascontiguousarray(labels, dtype=np.int64).data)
+    row = {"cell": cell.key, "train_level": level_label(cell.level), "n": cell.n, "seed": cell.seed,
+           "train_bytes_per_image": float(sizes.mean()), "train_bytes_total": int(sizes.sum()),
+           "train_sha256": digest.hexdigest(), "train_manifest_sha256": train_entry.manifest_sha256,
+           "codec_versions": train_entry.manifest["library_versions"],
+           "steps": plan.task.steps_for(cell.n),
+           "train_seconds": round(trained - started, 3), "eval_seconds": round(time.perf_counter() - trained, 3)}
+    return row, evaluations
+
+
+def run(plan: Plan, out: Path, cache_root: Path, workers: int) -> RunReport:
+    started = time.perf_counter()
+    db = _open_results(plan, out)
+    try:
+        done = db.finished_cells()
+        pending = [c for c in plan.cells if c.key not in done]
+        report = RunReport(len(plan.cells), cells_skipped=len(plan.cells) - len(pending))
+        if not pending:
+            say(f"all {report.cells_total} cells already done: nothing to encode or train")
+            return report
+        if report.cells_skipped:
+            say(f"resuming: {report.cells_skipped} of {report.cells_total} cells already done, "
+                f"{len(pending)} to train")
+        store = CompressedSetStore(cache_root)
+        pool_index = plan.train_pool
+        test_index = np.arange(len(plan.splits.test))
+        entries = {"train": {level: _ensure(plan, store, "train", pool_index, level, workers, report)
+                             for level in dict.fromkeys(c.level for c in pending)},
+                   "test": {level: _ensure(plan, store, "test", test_index, level, workers, report)
+                            for level in plan.test_levels}}
+        decoded = {split: {level: (entry, entry.decode(plan.codec, workers)) for level, entry in by_level.items()}
+                   for split, by_level in entries.items()}
+        run_id = db.start_run(plan.config.identity_hash(), git_commit(), library_versions(), machine(), workers)
+        _job.update(plan=plan, pool_index=pool_index, **decoded)
+        # Largest cells first keeps both cores busy to the end.
+        pending.sort(key=lambda c: -c.n)
+        for row, evaluations in parallel_map(_train_cell, pending, workers=workers, total=len(pending),
+                                             desc="train cells", unit="cell", ordered=False):
+            db.write_cell({**row, "run_id": run_id}, evaluations)
+            report.cells_trained += 1
+        _job.clear()
+    finally:
+        db.close()
+    report.seconds = time.perf_counter() - started
+    return report

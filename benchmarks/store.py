@@ -1,0 +1,174 @@
+"""The compressed-set store: each split subset is encoded once per (dataset fingerprint, item indices,
+compressor name, version, parameters, level) into a content-addressed cache folder
+
+    <root>/<key>/bitstreams.bin   the real bitstreams, back to back
+    <root>/<key>/manifest.json    per-item byte counts and sha256, the key, library versions
+
+written to a temporary folder and renamed into place, so an entry is either complete or absent.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from storagebench.compressors import ImageCodec, Level, level_label
+from storagebench.errors import StorageBenchError
+from storagebench.malloc import tune_malloc
+from storagebench.parallel import parallel_map
+from storagebench.provenance import stable_hash
+
+CHUNK = 64  # items per task handed to a worker: large enough to amortise the hand-off, small for a smooth bar
+_job: dict[str, Any] = {}  # what forked workers read: set in the parent before the pool starts
+tune_malloc()  # this process and the workers it forks: see storagebench/malloc.py
+
+
+def default_cache_root() -> Path:
+    base = os.environ.get("STORAGEBENCH_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "storagebench"
+    return Path(base).expanduser() / "store"
+
+
+def _chunks(count: int) -> list[tuple[int, int]]:
+    return [(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
+
+
+def _encode_chunk(bounds: tuple[int, int]) -> list[bytes]:
+    images, indices, codec, level = _job["images"], _job["indices"], _job["codec"], _job["level"]
+    return [bytes(codec.encode(images[i], level)) for i in indices[bounds[0]:bounds[1]]]
+
+
+def _decode_chunk(bounds: tuple[int, int]) -> np.ndarray:
+    streams, codec, level = _job["streams"], _job["codec"], _job["level"]
+    return np.stack([np.asarray(codec.decode(streams[i], level)) for i in range(*bounds)])
+
+
+def _set_job(**job: Any) -> None:
+    _job.clear()
+    _job.update(job)
+
+
+@dataclass(frozen=True)
+class StoredSet:
+    """One complete cache entry. ``sizes[i]`` is the byte length of item i, whose dataset index is
+    ``dataset_index[i]``."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.asarray(self.manifest["sizes"], dtype=np.int64)
+
+    @property
+    def dataset_index(self) -> np.ndarray:
+        return np.asarray(self.manifest["dataset_index"], dtype=np.int64)
+
+    @property
+    def bitstreams_path(self) -> Path:
+        return self.path / "bitstreams.bin"
+
+    @property
+    def manifest_sha256(self) -> str:
+        return hashlib.sha256((self.path / "manifest.json").read_bytes()).hexdigest()
+
+    def bitstreams(self) -> list[bytes]:
+        """The stored bitstreams, each checked against its manifest sha256."""
+        blob = self.bitstreams_path.read_bytes()
+        ends = np.cumsum(self.sizes)
+        if len(blob) != (ends[-1] if len(ends) else 0):
+            raise StorageBenchError(f"{self.path}: corrupt cache entry ({len(blob)} bytes stored, manifest "
+                                    f"says {int(ends[-1])}); delete the folder and re-run")
+        streams = [blob[start:end] for start, end in zip(np.r_[0, ends[:-1]], ends)]
+        for i, (stream, digest) in enumerate(zip(streams, self.manifest["sha256"])):
+            if hashlib.sha256(stream).hexdigest() != digest:
+                raise StorageBenchError(f"{self.path}: item {i} does not match its sha256; delete the folder "
+                                        f"and re-run")
+        return streams
+
+    def decode(self, codec: ImageCodec, workers: int) -> np.ndarray:
+        """Decode every item, in parallel, into one uint8 array: the exact arrays training will see."""
+        streams = self.bitstreams()
+        level = self.manifest["level"]
+        _set_job(streams=streams, codec=codec, level=level)
+        parts = list(parallel_map(_decode_chunk, _chunks(len(streams)), workers=workers, total=len(streams),
+                                  desc=f"decode {self.manifest['split']} {level_label(level)}", unit="img",
+                                  weight=lambda b: b[1] - b[0]))
+        _job.clear()
+        decoded = np.concatenate(parts)
+        expected = (len(streams), *self.manifest["item_shape"])
+        if decoded.shape != expected or decoded.dtype != np.uint8:
+            raise StorageBenchError(f"{codec.name} decoded {self.path.name} to {decoded.dtype} {decoded.shape}, "
+                                    f"expected uint8 {expected}")
+        return decoded
+
+
+class CompressedSetStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @staticmethod
+    def key(fingerprint: str, split: str, indices: np.ndarray, codec: ImageCodec, level: Level) -> dict[str, Any]:
+        return {"dataset_fingerprint": fingerprint, "split": split,
+                "indices_sha256": hashlib.sha256(np.asarray(indices, dtype=np.int64).tobytes()).hexdigest(),
+                "count": int(len(indices)), "codec": codec.identity(), "level": level}
+
+    def lookup(self, key: dict[str, Any]) -> StoredSet | None:
+        path = self.root / stable_hash(key)
+        manifest_path = path / "manifest.json"
+        if not manifest_path.is_file():
+            return None
+        return StoredSet(path, json.loads(manifest_path.read_text()))
+
+    def ensure(self, images: np.ndarray, indices: np.ndarray, codec: ImageCodec, level: Level, *,
+               fingerprint: str, split: str, workers: int) -> tuple[StoredSet, bool]:
+        """The entry for ``images[indices]`` at ``level``, encoding it first if absent; also says whether it did."""
+        key = self.key(fingerprint, split, indices, codec, level)
+        found = self.lookup(key)
+        if found is not None:
+            return found, False
+        return self._encode(images, np.asarray(indices), codec, level, key, workers), True
+
+    def _encode(self, images: np.ndarray, indices: np.ndarray, codec: ImageCodec, level: Level,
+                key: dict[str, Any], workers: int) -> StoredSet:
+        started = time.perf_counter()
+        _set_job(images=images, indices=indices, codec=codec, level=level)
+        streams = [s for part in parallel_map(
+            _encode_chunk, _chunks(len(indices)), workers=workers, total=len(indices), unit="img",
+            desc=f"encode {split_label(key)} {codec.name} {level_label(level)}", weight=lambda b: b[1] - b[0])
+            for s in part]
+        _job.clear()
+        manifest = {
+            "format": 1, "key": key, "split": key["split"], "level": level, "count": len(streams),
+            "item_shape": list(images.shape[1:]), "total_bytes": sum(map(len, streams)),
+            "sizes": [len(s) for s in streams], "sha256": [hashlib.sha256(s).hexdigest() for s in streams],
+            "dataset_index": indices.tolist(), "library_versions": codec.library_versions(),
+            "encode_seconds": round(time.perf_counter() - started, 3), "workers": workers,
+        }
+        return self._commit(stable_hash(key), streams, manifest)
+
+    def _commit(self, digest: str, streams: list[bytes], manifest: dict[str, Any]) -> StoredSet:
+        final = self.root / digest
+        tmp = self.root / f".tmp-{digest}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name, payload in (("bitstreams.bin", b"".join(streams)), ("manifest.json", json.dumps(manifest).encode())):
+            with open(tmp / name, "wb") as f:
+                f.write(payload)
+                f.flush()
+                os.fsync(f.fileno())
+        try:
+            os.rename(tmp, final)
+        except OSError:  # another process finished the same entry first; its bytes are the same
+            shutil.rmtree(tmp, ignore_errors=True)
+        return StoredSet(final, json.loads((final / "manifest.json").read_text()))
+
+
+def split_label(key: dict[str, Any]) -> str:
+    return f"{key['split']}[{key['count']}]"

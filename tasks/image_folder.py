@@ -1,0 +1,85 @@
+"""Bring-your-own images: ``ROOT/train/<class>/*.png|jpg`` and ``ROOT/test/<class>/*.png|jpg``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from storagebench.errors import StorageBenchError
+from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
+from storagebench.tasks.registry import DATASETS
+
+SUFFIXES = {".png", ".jpg", ".jpeg"}
+GRAY_MODES = {"1", "L", "LA", "I;16", "I"}
+
+
+@dataclass(frozen=True)
+class ImageFolderParams:
+    path: str = ""
+    mode: str = "auto"  # "L" (gray), "RGB", or "auto": gray when every image is gray
+
+    def check(self) -> str | None:
+        if self.mode not in ("auto", "L", "RGB"):
+            return f"mode must be 'auto', 'L' or 'RGB', got {self.mode!r}"
+        return None
+
+
+def _image_files(split_dir: Path) -> dict[str, list[Path]]:
+    if not split_dir.is_dir():
+        raise StorageBenchError(f"{split_dir}: missing; an image folder needs train/<class>/ and test/<class>/")
+    classes = {d.name: sorted(p for p in d.iterdir() if p.suffix.lower() in SUFFIXES)
+               for d in sorted(split_dir.iterdir()) if d.is_dir()}
+    if not classes or not any(classes.values()):
+        raise StorageBenchError(f"{split_dir}: no class folders with .png/.jpg images")
+    return classes
+
+
+def _open(path: Path) -> Image.Image:
+    try:
+        image = Image.open(path)
+        image.load()
+    except (OSError, UnidentifiedImageError) as exc:
+        raise StorageBenchError(f"{path}: not a readable image ({exc})") from exc
+    return image
+
+
+@DATASETS.register("image-folder")
+class ImageFolder(Dataset):
+    """Class-per-folder PNG/JPEG images of one size; classes are the train folder names, sorted."""
+
+    Params = ImageFolderParams
+
+    def load(self) -> LabelledSplits:
+        if not self.params.path:
+            raise StorageBenchError("[dataset].path (or --data) must name the image folder root")
+        root = Path(self.params.path).expanduser()
+        files = {split: _image_files(root / split) for split in ("train", "test")}
+        classes = tuple(files["train"])
+        unknown = sorted(set(files["test"]) - set(classes))
+        if unknown:
+            raise StorageBenchError(f"{root / 'test'}: class folder(s) {', '.join(unknown)} not in {root / 'train'}")
+        opened = {split: [(_open(p), p, classes.index(c)) for c, paths in by_class.items() for p in paths]
+                  for split, by_class in files.items()}
+        mode = self.params.mode
+        if mode == "auto":
+            every = [img for items in opened.values() for img, _, _ in items]
+            mode = "L" if all(img.mode in GRAY_MODES for img in every) else "RGB"
+        train, test = (self._stack(opened[s], mode) for s in ("train", "test"))
+        if train.images.shape[1:] != test.images.shape[1:]:
+            raise StorageBenchError(f"{root}: train images are {train.images.shape[1:]}, test images "
+                                    f"{test.images.shape[1:]}; all images must share one size")
+        return LabelledSplits(train, test, classes, str(root))
+
+    @staticmethod
+    def _stack(items: list[tuple[Image.Image, Path, int]], mode: str) -> ImageSet:
+        first_image, first_path, _ = items[0]
+        arrays = []
+        for image, path, _ in items:
+            if image.size != first_image.size:
+                raise StorageBenchError(f"{path}: size {image.size} differs from {first_path} {first_image.size}; "
+                                        f"all images must share one size (resize them first)")
+            arrays.append(np.asarray(image.convert(mode), dtype=np.uint8))
+        labels = np.array([label for _, _, label in items], dtype=np.int64)
+        return ImageSet(np.stack(arrays), labels)

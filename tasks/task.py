@@ -1,0 +1,30 @@
+"""The task protocol: build a model, train it on decoded images, evaluate it into an error in [0, 1]."""
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class Task(abc.ABC):
+    """``Params`` is a dataclass of the task's config keys (model and training recipe, the ``[task]`` table)."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type]
+    metric: ClassVar[str]  # what error = 1 − metric measures, e.g. "top-1 accuracy"
+
+    def __init__(self, params: Any):
+        self.params = params
+
+    @abc.abstractmethod
+    def steps_for(self, n: int) -> int:
+        """Optimizer steps the recipe takes on n training images (recorded with each cell)."""
+
+    @abc.abstractmethod
+    def train(self, images: np.ndarray, labels: np.ndarray, num_classes: int, seed: int) -> Any:
+        """Train a fresh model, seeded by ``seed``, on uint8 images; return the trained model."""
+
+    @abc.abstractmethod
+    def evaluate(self, model: Any, images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+        """Return metrics including ``error`` in [0, 1]."""
