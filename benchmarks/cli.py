@@ -29,9 +29,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"store: {result.entries_encoded} sets encoded ({result.images_encoded} images), "
         f"{result.entries_reused} reused from cache")
     print(report.summary_table(out))
-    fit, fits_path, figure = report.fit_results_dir(out)
-    print(report.describe_fit(fit))
-    print(f"outputs: {out}/results.sqlite, {fits_path}, {figure}")
+    outputs = [out / "results.sqlite", out / "config.toml"]
+    try:
+        fit, fits_path, figure = report.fit_results_dir(out)
+        print(report.describe_fit(fit))
+        outputs += [fits_path, figure]
+    except StorageBenchError as exc:  # the grid is still valid; only the analysis needs more cells
+        print(f"fit: skipped ({exc})")
+    print(f"outputs: {', '.join(map(str, outputs))}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -11,7 +11,7 @@ D = TypeVar("D")
 
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    kind = {"int": int, "float": float, "str": str, "bool": bool}.get(str(annotation).replace("'", ""), None)
+    kind = annotation if annotation in (int, float, str, bool) else None
     if kind is None:
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):

@@ -53,7 +53,11 @@ class Registry(Generic[T]):
 
     def create(self, name: str, table: dict, where: str) -> T:
         """Instantiate ``name`` with its ``Params`` dataclass parsed from a config table."""
+        from storagebench.errors import StorageBenchError
         from storagebench.params import parse_params
 
-        cls = self.get(name)
+        try:
+            cls = self.get(name)
+        except UnknownNameError as exc:
+            raise StorageBenchError(f"{where}.name: {exc}") from None
         return cls(parse_params(cls.Params, table, where))  # type: ignore[attr-defined,call-arg]

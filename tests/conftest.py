@@ -1,0 +1,95 @@
+"""Tiny generated data and helpers shared by the tests: nothing here needs the network or a GPU."""
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    if compress:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(payload, mtime=0))
+    else:
+        path.write_bytes(payload)
+    return path
+
+
+def synthetic_images(count: int, seed: int, classes: int = 10, size: int = 28) -> tuple[np.ndarray, np.ndarray]:
+    """Class c is a faint bar near a class-specific height over strong noise: learnable in a few steps, but not
+    perfectly, so errors stay strictly between 0 and 1 (as a log-log fit needs)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % classes
+    rng.shuffle(labels)
+    images = rng.normal(90, 45, size=(count, size, size))
+    for i, c in enumerate(labels):
+        top = 1 + int(c) * (size - 4) // classes + int(rng.integers(-2, 3))
+        top = min(max(top, 0), size - 3)
+        images[i, top:top + 3, 3:size - 3] += rng.uniform(40, 90)
+    return np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.uint8)
+
+
+def make_fashion_dir(root: Path, n_train: int = 400, n_test: int = 200, compress: bool = True) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for split, prefix, count, seed in (("train", "train", n_train, 1), ("test", "t10k", n_test, 2)):
+        images, labels = synthetic_images(count, seed)
+        write_idx(root / f"{prefix}-images-idx3-ubyte", images, compress)
+        write_idx(root / f"{prefix}-labels-idx1-ubyte", labels, compress)
+    return root
+
+
+TINY_CONFIG = """
+[benchmark]
+name = "{name}"
+seeds = {seeds}
+n = {n}
+
+[dataset]
+name = "fashion-mnist"
+
+[compressor]
+name = "jpegxl"
+effort = 3
+train_levels = {train_levels}
+test_levels = ["lossless", 8]
+
+[task]
+name = "classification"
+width = 8
+epochs = 2
+min_steps = {min_steps}
+batch_size = 32
+lr = 0.05
+"""
+
+
+def write_config(path: Path, *, name: str = "tiny", seeds: str = "[0]", n: str = "[40, 80, 120]",
+                 train_levels: str = '["lossless", 4]', min_steps: int = 20) -> Path:
+    path.write_text(TINY_CONFIG.format(name=name, seeds=seeds, n=n, train_levels=train_levels,
+                                       min_steps=min_steps))
+    return path
+
+
+@pytest.fixture(scope="session")
+def fashion_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_fashion_dir(tmp_path_factory.mktemp("fashion"))
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, fashion_dir: Path) -> dict[str, str]:
+    return {**os.environ, "STORAGEBENCH_CACHE": str(tmp_path / "cache"), "STORAGEBENCH_DATA": str(fashion_dir)}
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:  # noqa: ANN003
+    return subprocess.run([sys.executable, "-m", "storagebench.benchmarks.cli", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=600, **kwargs)

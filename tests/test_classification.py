@@ -1,0 +1,32 @@
+import numpy as np
+import torch
+
+from conftest import synthetic_images
+from storagebench.tasks import TASKS
+
+
+def test_training_beats_the_untrained_model_and_is_deterministic():
+    task = TASKS.create("classification", {"width": 8, "epochs": 3, "min_steps": 40, "batch_size": 32}, "[task]")
+    train_x, train_y = synthetic_images(300, seed=1)
+    test_x, test_y = synthetic_images(200, seed=2)
+    torch.manual_seed(0)
+    from storagebench.tasks.classification import ConvNet
+    untrained = ConvNet(1, 10, (28, 28), task.params)
+    before = task.evaluate(untrained, test_x, test_y.astype(np.int64))["error"]
+    model = task.train(train_x, train_y, 10, seed=0)
+    after = task.evaluate(model, test_x, test_y.astype(np.int64))
+    assert after["error"] < before - 0.3 and 0 <= after["error"] <= 1
+    again = task.evaluate(task.train(train_x, train_y, 10, seed=0), test_x, test_y.astype(np.int64))
+    assert again == after
+
+
+def test_rgb_and_odd_sizes_build():
+    task = TASKS.create("classification", {"width": 4, "epochs": 1}, "[task]")
+    images = np.random.default_rng(0).integers(0, 255, (12, 10, 13, 3), dtype=np.uint8)
+    model = task.train(images, np.arange(12) % 3, 3, seed=0)
+    assert 0 <= task.evaluate(model, images, np.arange(12) % 3)["error"] <= 1
+
+
+def test_steps_follow_the_declared_recipe():
+    task = TASKS.create("classification", {"epochs": 10, "min_steps": 150, "batch_size": 64}, "[task]")
+    assert task.steps_for(250) == 150 and task.steps_for(2000) == 313

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from storagebench.errors import StorageBenchError
+from storagebench.tasks import DATASETS
+
+
+def make_folder(root, size=(12, 10), mode="L", classes=("cat", "dog"), per_class=3):
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for c in classes:
+            (root / split / c).mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                shape = (size[1], size[0]) if mode == "L" else (size[1], size[0], 3)
+                Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8), mode).save(root / split / c / f"{i}.png")
+    return root
+
+
+def load(root, **params):
+    return DATASETS.create("image-folder", {"path": str(root), **params}, "[dataset]").load()
+
+
+def test_gray_folder_reads_classes_in_sorted_order(tmp_path):
+    splits = load(make_folder(tmp_path))
+    assert splits.classes == ("cat", "dog")
+    assert splits.train.images.shape == (6, 10, 12) and splits.train.images.dtype == np.uint8
+    assert sorted(splits.train.labels.tolist()) == [0, 0, 0, 1, 1, 1]
+
+
+def test_rgb_folder_is_rgb_and_mode_can_force_gray(tmp_path):
+    root = make_folder(tmp_path, mode="RGB")
+    assert load(root).train.images.shape == (6, 10, 12, 3)
+    assert load(root, mode="L").train.images.shape == (6, 10, 12)
+
+
+def test_image_of_another_size_is_named(tmp_path):
+    root = make_folder(tmp_path)
+    Image.new("L", (5, 5)).save(root / "train" / "dog" / "odd.png")
+    with pytest.raises(StorageBenchError, match="odd.png: size"):
+        load(root)
+
+
+def test_test_class_missing_from_train(tmp_path):
+    root = make_folder(tmp_path)
+    (root / "test" / "bird").mkdir()
+    Image.new("L", (12, 10)).save(root / "test" / "bird" / "0.png")
+    with pytest.raises(StorageBenchError, match="bird"):
+        load(root)
+
+
+def test_missing_split_and_unreadable_image(tmp_path):
+    with pytest.raises(StorageBenchError, match="train/<class>"):
+        load(tmp_path)
+    root = make_folder(tmp_path / "x")
+    (root / "train" / "cat" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(StorageBenchError, match="broken.png: not a readable image"):
+        load(root)
