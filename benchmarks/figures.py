@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 
 from storagebench.benchmarks.fit import ScalingLaw  # noqa: E402
@@ -45,6 +46,9 @@ def plot_fit(points: list[dict], law: ScalingLaw, path: Path, title: str) -> Pat
     for ax, xlabel in ((left, "training images n"), (right, "bytes per training image L")):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test error")
         ax.grid(True, which="both", alpha=0.3)
