@@ -59,20 +59,19 @@ def _list(registry, describe) -> int:  # noqa: ANN001
 
 
 def _doc(cls: type) -> str:
-    return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+    return cls.__doc__.strip().splitlines()[0] if cls.__doc__ else ""
 
 
 def _cmd_compressors(args: argparse.Namespace) -> int:
     from storagebench.compressors import COMPRESSORS
 
-    return _list(COMPRESSORS, lambda c: f"v{c.version}, original level {c.original_level!r}: "
-                 f"{_doc(__import__(c.__module__, fromlist=['_']))}")
+    return _list(COMPRESSORS, lambda c: f"{_doc(c)} (v{c.version}; original format: {c.original_level!r})")
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
     from storagebench.tasks import TASKS
 
-    return _list(TASKS, lambda c: f"error = 1 − {c.metric}")
+    return _list(TASKS, lambda c: f"{_doc(c)} (error = 1 − {c.metric})")
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:

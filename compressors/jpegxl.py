@@ -24,6 +24,8 @@ class JpegXlParams:
 
 @COMPRESSORS.register("jpegxl")
 class JpegXl(ImageCodec):
+    """JPEG XL (libjxl via imagecodecs); levels are Butteraugli distances or "lossless"."""
+
     Params = JpegXlParams
     version = "1"
     original_level = "lossless"

@@ -74,6 +74,8 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 @TASKS.register("classification")
 class Classification(Task):
+    """Image classification with a ConvNet-D and a declared SGD/Adam recipe."""
+
     Params = ClassificationParams
     metric = "top-1 accuracy"
 
