@@ -13,6 +13,7 @@ EPILOG = "Docs: README.md. A results dir holds results.sqlite, config.toml, fits
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from storagebench.benchmarks import report
+    from storagebench.benchmarks.analysis import describe
     from storagebench.benchmarks.config import load_config
     from storagebench.benchmarks.runner import make_plan, run, say
     from storagebench.benchmarks.store import default_cache_root
@@ -31,8 +32,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(report.summary_table(out))
     outputs = [out / "results.sqlite", out / "config.toml"]
     try:
-        fit, fits_path, figure = report.fit_results_dir(out)
-        print(report.describe_fit(fit))
+        summary, fits_path, figure = report.fit_results_dir(out)
+        print(describe(summary))
         outputs += [fits_path, figure]
     except StorageBenchError as exc:  # the grid is still valid; only the analysis needs more cells
         print(f"fit: skipped ({exc})")
@@ -43,12 +44,47 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     from storagebench.benchmarks import report
+    from storagebench.benchmarks.allocation import parse_budget
+    from storagebench.benchmarks.analysis import describe
 
     out = Path(args.dir)
-    fit, fits_path, figure = report.fit_results_dir(out)
+    budgets = [parse_budget(b) for b in args.budgets] if args.budgets else None
+    summary, fits_path, figure = report.fit_results_dir(out, budgets, args.bootstrap)
     print(report.summary_table(out))
-    print(report.describe_fit(fit))
+    print(describe(summary))
     print(f"wrote {fits_path} and {figure}")
+    return 0
+
+
+def _cmd_matrix(args: argparse.Namespace) -> int:
+    from storagebench.benchmarks.matrix import write_matrix
+
+    table, csv_path, figure = write_matrix(Path(args.dir))
+    print(table)
+    print(f"wrote {csv_path} and {figure}")
+    return 0
+
+
+def _cmd_theory(args: argparse.Namespace) -> int:
+    from storagebench.benchmarks.theory import StylizedModel, run_theory
+
+    if args.levels < 5:
+        raise StorageBenchError(f"--levels must be ≥ 5 (the grid compresses to 2..levels-2 levels), got {args.levels}")
+    try:
+        model = StylizedModel(p=args.p, q=args.q, r=args.r, tau=args.tau, levels=args.levels, ridge=args.ridge)
+    except ValueError as exc:
+        raise StorageBenchError(f"theory: {exc}") from None
+    summary = run_theory(Path(args.out), model)
+    fit, hurt = summary["fit"], summary["more_bits_hurt"]
+    print(f"stylized model {model}")
+    print(f"fit to excess risk: E* = {fit['e_star']:.4g}  A = {fit['A']:.4g}  α = {fit['alpha']:.4f}  "
+          f"B = {fit['B']:.4g}  β = {fit['beta']:.4f}  R²(log) = {fit['r2_log']:.3f}")
+    if hurt["ns"]:
+        print(f"more bits hurt (excess rises with L somewhere) at n = {', '.join(f'{n:.0f}' for n in hurt['ns'])}; "
+              f"largest rise between neighbouring L: {hurt['largest_rise']:.2f}×")
+    else:
+        print("more bits never hurt on this grid")
+    print(f"wrote {summary['json']} and {summary['png']}")
     return 0
 
 
@@ -110,7 +146,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fit", help="fit the storage scaling law to a results dir; writes fits.json and figures/fit.png")
     p.add_argument("dir", help="results dir")
+    p.add_argument("--budgets", nargs="+", metavar="S",
+                   help="storage budgets in bytes for the allocation table (e.g. 500k 2M; default: 4 spanning the grid)")
+    p.add_argument("--bootstrap", type=int, default=200, metavar="R", help="bootstrap refits (default 200)")
     p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser("matrix", help="cross-compression matrix (train level × test level error at the largest n): "
+                                      "matrix.csv + figures/matrix.png")
+    p.add_argument("dir", help="results dir")
+    p.set_defaults(func=_cmd_matrix)
+
+    p = sub.add_parser("theory", help="the paper's stylized multiresolution model: exact ridge risk, law fit, plot")
+    p.add_argument("--out", default="results/theory", help="output dir (default: results/theory)")
+    for flag, default, text in (("p", 2.01, "variance decay per level"), ("q", 2.0, "coordinates growth per level"),
+                                ("r", 0.99, "signal energy decay per level"), ("tau", 1.0, "noise level τ"),
+                                ("ridge", 1e-3, "ridge λ of the learner")):
+        p.add_argument(f"--{flag}", type=float, default=default, help=f"{text} (default {default})")
+    p.add_argument("--levels", type=int, default=14, help="number of levels (default 14)")
+    p.set_defaults(func=_cmd_theory)
 
     for name, func, text in (("compressors", _cmd_compressors, "list registered compressors"),
                              ("tasks", _cmd_tasks, "list registered tasks"),

@@ -1,22 +1,27 @@
 """Fit the storage scaling law ``Err(n, L) = E* + A·n^-α + B·L^-β`` (Mentzer & Montanari, 2024).
 
-For fixed (α, β) the law is linear in (E*, A, B), so a grid over (α, β) with non-negative least squares in
-relative error gives a global starting point; ``scipy.optimize.least_squares`` on log error then refines all five
-parameters under E*, A, B ≥ 0 and α, β > 0. (The robust fitting issue deepens this: Huber loss, bootstrap,
-alternative forms.)
+Robust method (default): for fixed (α, β) each law form is linear in its coefficients, so a grid over (α, β)
+solves the coefficients by non-negative least squares in relative error (variable projection), re-weighted so
+that large log residuals count by a Huber loss; ``scipy.optimize.least_squares(loss="huber")`` on log error then
+refines all parameters under E*, A, B ≥ 0 and α, β > 0. The paper's method — ``scipy.optimize.curve_fit`` in
+linear space — is offered for comparison. Forms: ``additive`` (the law above), ``no-floor`` (E* = 0) and
+``multiplicative`` (``E* + A·n^-α·L^-β``), the alternatives the paper tried.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.optimize import least_squares, nnls
+from scipy.optimize import OptimizeWarning, curve_fit, least_squares, minimize, nnls
 
 from storagebench.errors import StorageBenchError
 
-ALPHA_GRID = np.geomspace(0.01, 2.0, 48)
-BETA_GRID = np.geomspace(0.01, 4.0, 48)
+FORMS = ("additive", "no-floor", "multiplicative")
+ALPHA_GRID = np.geomspace(0.01, 2.0, 30)
+BETA_GRID = np.geomspace(0.01, 4.0, 30)
 EXPONENT_BOUNDS = (1e-3, 8.0)
+HUBER_DELTA = 0.05  # on log error: residuals beyond ~5% count linearly, so one bad cell cannot drag the fit
 
 
 @dataclass(frozen=True)
@@ -26,9 +31,12 @@ class ScalingLaw:
     alpha: float
     B: float
     beta: float
+    form: str = "additive"
 
     def predict(self, n: np.ndarray, L: np.ndarray) -> np.ndarray:
         n, L = np.asarray(n, dtype=float), np.asarray(L, dtype=float)
+        if self.form == "multiplicative":
+            return self.e_star + self.A * n ** -self.alpha * L ** -self.beta
         return self.e_star + self.A * n ** -self.alpha + self.B * L ** -self.beta
 
     @property
@@ -37,29 +45,154 @@ class ScalingLaw:
         return self.alpha * self.beta / (self.alpha + self.beta)
 
 
+def _columns(form: str, n: np.ndarray, L: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    if form == "additive":
+        return np.column_stack([np.ones_like(n), n ** -alpha, L ** -beta])
+    if form == "no-floor":
+        return np.column_stack([n ** -alpha, L ** -beta])
+    return np.column_stack([np.ones_like(n), n ** -alpha * L ** -beta])
+
+
+def _law(form: str, coef: np.ndarray, alpha: float, beta: float) -> ScalingLaw:
+    if form == "additive":
+        return ScalingLaw(coef[0], coef[1], alpha, coef[2], beta, form)
+    if form == "no-floor":
+        return ScalingLaw(0.0, coef[0], alpha, coef[1], beta, form)
+    return ScalingLaw(coef[0], coef[1], alpha, 0.0, beta, form)
+
+
+def _pack(law: ScalingLaw) -> np.ndarray:
+    if law.form == "additive":
+        return np.array([law.e_star, law.A, law.alpha, law.B, law.beta])
+    if law.form == "no-floor":
+        return np.array([law.A, law.alpha, law.B, law.beta])
+    return np.array([law.e_star, law.A, law.alpha, law.beta])
+
+
+def _unpack(form: str, p: np.ndarray) -> ScalingLaw:
+    if form == "additive":
+        return ScalingLaw(*map(float, p), form=form)
+    if form == "no-floor":
+        return ScalingLaw(0.0, float(p[0]), float(p[1]), float(p[2]), float(p[3]), form)
+    return ScalingLaw(float(p[0]), float(p[1]), float(p[2]), 0.0, float(p[3]), form)
+
+
+def _gradient(form: str, p: np.ndarray, n: np.ndarray, L: np.ndarray) -> np.ndarray:
+    """d prediction / d packed parameters, one row per point."""
+    law = _unpack(form, p)
+    if form == "multiplicative":
+        term = law.A * n ** -law.alpha * L ** -law.beta
+        return np.column_stack([np.ones_like(n), term / law.A if law.A else n ** -law.alpha * L ** -law.beta,
+                                -term * np.log(n), -term * np.log(L)])
+    n_term, L_term = n ** -law.alpha, L ** -law.beta
+    columns = [n_term, -law.A * n_term * np.log(n), L_term, -law.B * L_term * np.log(L)]
+    return np.column_stack(([np.ones_like(n)] if form == "additive" else []) + columns)
+
+
+def _bounds(form: str) -> tuple[list[float], list[float]]:
+    lo, hi = EXPONENT_BOUNDS
+    kinds = {"additive": "ccece", "no-floor": "cece", "multiplicative": "ccee"}[form]  # c: coefficient, e: exponent
+    return ([0.0 if k == "c" else lo for k in kinds], [np.inf if k == "c" else hi for k in kinds])
+
+
+def _huber_cost(log_residual: np.ndarray) -> float:
+    a = np.abs(log_residual)
+    return float(np.where(a <= HUBER_DELTA, 0.5 * a ** 2, HUBER_DELTA * (a - 0.5 * HUBER_DELTA)).sum())
+
+
+def _huber_weights(log_residual: np.ndarray) -> np.ndarray:
+    a = np.abs(log_residual)
+    return np.where(a <= HUBER_DELTA, 1.0, np.sqrt(HUBER_DELTA / np.maximum(a, 1e-300)))
+
+
+def _project(form: str, alpha: float, beta: float, n: np.ndarray, L: np.ndarray, err: np.ndarray,
+             reweight: int = 2) -> tuple[np.ndarray, float]:
+    """Best non-negative coefficients at fixed (α, β), by IRLS with Huber weights; returns them and the loss."""
+    design = _columns(form, n, L, alpha, beta)
+    scale = design.max(axis=0)
+    weights = np.ones_like(err)
+    for _ in range(reweight + 1):
+        coef, _ = nnls(design / scale * (weights / err)[:, None], weights)
+        coef = coef / scale
+        pred = design @ coef
+        if np.any(pred <= 0):
+            return coef, np.inf
+        residual = np.log(pred / err)
+        weights = _huber_weights(residual)
+    return coef, _huber_cost(residual)
+
+
+def check_fit_data(n: np.ndarray, L: np.ndarray, err: np.ndarray) -> None:
+    if len(np.unique(n)) < 2 or len(np.unique(np.round(L, 6))) < 2 or len(err) < 5:
+        raise StorageBenchError(f"the fit needs ≥ 2 distinct n, ≥ 2 distinct L and ≥ 5 points; got "
+                                f"{len(np.unique(n))} n, {len(np.unique(L))} L, {len(err)} points")
+    if np.any(err <= 0) or np.any(n <= 0) or np.any(L <= 0):
+        raise StorageBenchError("the fit needs positive n, L and error (an error of exactly 0 has no logarithm: "
+                                "use a larger test split)")
+
+
+def refine(law: ScalingLaw, n: np.ndarray, L: np.ndarray, err: np.ndarray) -> ScalingLaw:
+    """Local Huber least squares on log error from ``law``; keeps ``law`` if it does not improve."""
+    lower, upper = _bounds(law.form)
+
+    def residuals(p: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(_unpack(law.form, p).predict(n, L), 1e-12) / err)
+
+    def jacobian(p: np.ndarray) -> np.ndarray:
+        pred = np.maximum(_unpack(law.form, p).predict(n, L), 1e-12)
+        return _gradient(law.form, p, n, L) / pred[:, None]
+
+    start = np.clip(_pack(law), lower, upper)
+    result = least_squares(residuals, start, jac=jacobian, bounds=(lower, upper), loss="huber",
+                           f_scale=HUBER_DELTA, x_scale="jac", max_nfev=100)
+    improved = _huber_cost(residuals(result.x)) <= _huber_cost(residuals(start))
+    return _unpack(law.form, result.x) if improved else law
+
+
+def refine_projected(law: ScalingLaw, n: np.ndarray, L: np.ndarray, err: np.ndarray) -> ScalingLaw:
+    """Local search over (α, β) only, the coefficients solved exactly at each step: cheap and well-conditioned,
+    for the many refits of a bootstrap."""
+    lo, hi = np.log(EXPONENT_BOUNDS)
+
+    def loss(log_ab: np.ndarray) -> float:
+        if np.any(log_ab < lo) or np.any(log_ab > hi):
+            return np.inf
+        return _project(law.form, *np.exp(log_ab), n, L, err)[1]
+
+    result = minimize(loss, np.log([law.alpha, law.beta]), method="Nelder-Mead",
+                      options={"xatol": 1e-4, "fatol": 1e-12, "maxfev": 400})
+    alpha, beta = np.exp(result.x)
+    return _law(law.form, _project(law.form, alpha, beta, n, L, err)[0], alpha, beta)
+
+
+def fit_robust(n: np.ndarray, L: np.ndarray, err: np.ndarray, form: str = "additive") -> ScalingLaw:
+    n, L, err = (np.asarray(a, dtype=float) for a in (n, L, err))
+    check_fit_data(n, L, err)
+    best = min(((a, b) for a in ALPHA_GRID for b in BETA_GRID),
+               key=lambda ab: _project(form, *ab, n, L, err, reweight=0)[1])
+    coef, _ = _project(form, *best, n, L, err)
+    return refine(_law(form, coef, *best), n, L, err)
+
+
+def fit_paper(n: np.ndarray, L: np.ndarray, err: np.ndarray, start: ScalingLaw | None = None) -> ScalingLaw:
+    """The paper's method: ``curve_fit`` of the additive law in linear space (bounded, non-negative)."""
+    n, L, err = (np.asarray(a, dtype=float) for a in (n, L, err))
+    check_fit_data(n, L, err)
+    p0 = _pack(start) if start is not None and start.form == "additive" else [err.min() / 2, 1.0, 0.3, 1.0, 0.5]
+    lower, upper = _bounds("additive")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizeWarning)
+        p, _ = curve_fit(lambda x, e, a, al, b, be: e + a * x[0] ** -al + b * x[1] ** -be, np.vstack([n, L]), err,
+                         p0=np.clip(p0, lower, upper), bounds=(lower, upper), maxfev=20000)
+    return _unpack("additive", p)
+
+
 @dataclass(frozen=True)
-class FitResult:
-    law: ScalingLaw
+class FitQuality:
     r2: float  # on error
     r2_log: float  # on log error
     rmse_log: float
     n_points: int
-
-    def as_dict(self) -> dict:
-        return {"form": "E* + A*n^-alpha + B*L^-beta", "params": asdict(self.law), "nu": self.law.nu,
-                "r2": self.r2, "r2_log": self.r2_log, "rmse_log": self.rmse_log, "n_points": self.n_points,
-                "method": "grid over (alpha, beta) with NNLS for (E*, A, B), refined by least squares on log error"}
-
-
-def _nnls_at(alpha: float, beta: float, n: np.ndarray, L: np.ndarray, err: np.ndarray) -> tuple[np.ndarray, float]:
-    design = np.column_stack([np.ones_like(n), n ** -alpha, L ** -beta])
-    scale = design.max(axis=0)
-    coef, _ = nnls(design / scale / err[:, None], np.ones_like(err))
-    coef = coef / scale
-    pred = design @ coef
-    if np.any(pred <= 0):
-        return coef, np.inf
-    return coef, float(np.sum(np.log(pred / err) ** 2))
 
 
 def _r2(y: np.ndarray, pred: np.ndarray) -> float:
@@ -67,27 +200,11 @@ def _r2(y: np.ndarray, pred: np.ndarray) -> float:
     return float(1 - np.sum((y - pred) ** 2) / total) if total > 0 else float("nan")
 
 
-def fit_scaling_law(n: np.ndarray, L: np.ndarray, err: np.ndarray) -> FitResult:
-    n, L, err = (np.asarray(a, dtype=float) for a in (n, L, err))
-    if len(np.unique(n)) < 2 or len(np.unique(np.round(L, 6))) < 2 or len(err) < 5:
-        raise StorageBenchError(f"the fit needs ≥ 2 distinct n, ≥ 2 distinct L and ≥ 5 points; got "
-                                f"{len(np.unique(n))} n, {len(np.unique(L))} L, {len(err)} points")
-    if np.any(err <= 0) or np.any(n <= 0) or np.any(L <= 0):
-        raise StorageBenchError("the fit needs positive n, L and error")
-    best = min(((a, b) for a in ALPHA_GRID for b in BETA_GRID), key=lambda ab: _nnls_at(*ab, n, L, err)[1])
-    coef, _ = _nnls_at(*best, n, L, err)
-    start = np.array([coef[0], coef[1], best[0], coef[2], best[1]])
+def quality(law: ScalingLaw, n: np.ndarray, L: np.ndarray, err: np.ndarray) -> FitQuality:
+    pred, err = law.predict(n, L), np.asarray(err, dtype=float)
+    return FitQuality(_r2(err, pred), _r2(np.log(err), np.log(pred)),
+                      float(np.sqrt(np.mean(np.log(pred / err) ** 2))), len(err))
 
-    def residuals(p: np.ndarray) -> np.ndarray:
-        pred = p[0] + p[1] * n ** -p[2] + p[3] * L ** -p[4]
-        return np.log(np.maximum(pred, 1e-12) / err)
 
-    lower = [0, 0, EXPONENT_BOUNDS[0], 0, EXPONENT_BOUNDS[0]]
-    upper = [np.inf, np.inf, EXPONENT_BOUNDS[1], np.inf, EXPONENT_BOUNDS[1]]
-    refined = least_squares(residuals, np.clip(start, lower, upper), bounds=(lower, upper), x_scale="jac")
-    p = refined.x if np.sum(refined.fun ** 2) <= np.sum(residuals(start) ** 2) else start
-    law = ScalingLaw(*map(float, p))
-    pred = law.predict(n, L)
-    log_res = np.log(pred / err)
-    return FitResult(law, _r2(err, pred), _r2(np.log(err), np.log(pred)), float(np.sqrt(np.mean(log_res ** 2))),
-                     len(err))
+def law_dict(law: ScalingLaw) -> dict:
+    return {**asdict(law), "nu": law.nu}

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from storagebench.benchmarks.analysis import analyse
 from storagebench.benchmarks.figures import plot_fit
-from storagebench.benchmarks.fit import FitResult, fit_scaling_law
+from storagebench.benchmarks.fit import ScalingLaw, check_fit_data
 from storagebench.benchmarks.results import ResultsDB
 from storagebench.errors import StorageBenchError
 from storagebench.provenance import git_commit, library_versions
@@ -42,32 +43,50 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
-def fit_results_dir(out: Path) -> tuple[FitResult, Path, Path]:
+def missing_cells(out: Path, config: dict[str, Any]) -> list[str]:
+    """Cells the benchmark definition has that the results dir does not (yet)."""
+    bench = config["benchmark"]
+    wanted = [f"{level}|n={n}|seed={seed}" for level in level_order(config) for n in bench["n"]
+              for seed in bench["seeds"]]
+    with ResultsDB(out / "results.sqlite") as db:
+        done = db.finished_cells()
+    return [cell for cell in wanted if cell not in done]
+
+
+def fit_results_dir(out: Path, budgets: list[float] | None = None, replicates: int = 200) -> tuple[dict, Path, Path]:
     points, config, original = original_points(out)
-    if not points:
-        raise StorageBenchError(f"{out}: no results yet at test level {original!r}; run the benchmark first")
-    fit = fit_scaling_law(*(np.array([p[k] for p in points]) for k in ("n", "L", "error")))
+    n, L, err = (np.array([p[k] for p in points], dtype=float) for k in ("n", "L", "error"))
+    try:
+        check_fit_data(n, L, err)
+    except StorageBenchError as exc:
+        missing = missing_cells(out, config)
+        shown = ", ".join(missing[:12]) + (f", … ({len(missing)} in all)" if len(missing) > 12 else "")
+        raise StorageBenchError(f"{out}: {exc}. Missing cells: {shown or 'none'}"
+                                + ("; run the benchmark to finish them" if missing else "")) from None
+    summary = analyse(n, L, err, budgets, replicates)
     name = config["benchmark"]["name"]
-    figure = plot_fit(points, fit.law, out / "figures" / "fit.png",
+    law = ScalingLaw(**{k: v for k, v in summary["params"].items() if k != "nu"})
+    figure = plot_fit(points, law, out / "figures" / "fit.png",
                       f"{name}: {config['task']['name']} on {config['dataset']['name']}, "
                       f"{config['compressor']['name']} (test: {original})")
     fits_path = out / "fits.json"
     write_json_atomic(fits_path, {
         "benchmark": name, "test_level": original, "L": "mean stored bytes per training image",
-        "error": "1 - metric on the full test split", **fit.as_dict(), "data": points,
+        "error": "1 - metric on the full test split", **summary, "data": points,
         "figure": str(figure.relative_to(out)), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(), "library_versions": library_versions()})
-    return fit, fits_path, figure
+    return summary, fits_path, figure
 
 
-def _level_order(config: dict[str, Any]) -> list[str]:
-    return [lv if isinstance(lv, str) else format(float(lv), "g") for lv in config["compressor"]["train_levels"]]
+def level_order(config: dict[str, Any], key: str = "train_levels") -> list[str]:
+    """Level labels in the order the benchmark file lists them."""
+    return [lv if isinstance(lv, str) else format(float(lv), "g") for lv in config["compressor"][key]]
 
 
 def summary_table(out: Path) -> str:
     """level, L bytes, n, error (mean ± sd over seeds) on original-format test images."""
     points, config, original = original_points(out)
-    order = {lv: i for i, lv in enumerate(_level_order(config))}
+    order = {lv: i for i, lv in enumerate(level_order(config))}
     groups: dict[tuple[str, int], list[dict]] = {}
     for p in points:
         groups.setdefault((p["level"], p["n"]), []).append(p)
@@ -80,9 +99,3 @@ def summary_table(out: Path) -> str:
                      f"{sd:>7} {len(errors):5d}")
     return "\n".join(lines)
 
-
-def describe_fit(fit: FitResult) -> str:
-    law = fit.law
-    return (f"fit: Err = E* + A·n^-α + B·L^-β  (L in bytes, {fit.n_points} points)\n"
-            f"  E* = {law.e_star:.4f}  A = {law.A:.4g}  α = {law.alpha:.4f}  B = {law.B:.4g}  β = {law.beta:.4f}\n"
-            f"  ν = αβ/(α+β) = {law.nu:.4f}   R² = {fit.r2:.4f}   R²(log) = {fit.r2_log:.4f}")

@@ -1,33 +1,83 @@
 import numpy as np
 import pytest
 
-from storagebench.benchmarks.fit import ScalingLaw, fit_scaling_law
+from storagebench.benchmarks.allocation import allocation_table, optimal_n, optimal_n_numeric, parse_budget
+from storagebench.benchmarks.analysis import analyse
+from storagebench.benchmarks.fit import ScalingLaw, fit_paper, fit_robust, quality
+from storagebench.benchmarks.uncertainty import bootstrap
 from storagebench.errors import StorageBenchError
 
-
-def grid(law, noise=0.0, seed=0):
-    n, L = np.meshgrid([500, 1000, 2000, 5000, 10000, 30000], [150, 220, 300, 420, 600, 900])
-    n, L = n.ravel().astype(float), L.ravel().astype(float)
-    err = law.predict(n, L) * np.exp(np.random.default_rng(seed).normal(0, noise, n.shape))
-    return n, L, err
+FOOD101 = ScalingLaw(0.0, 6.70694, 0.33330, 1355.289, 1.06131)  # Mentzer & Montanari's Food101/ResNet-50 fit
 
 
-@pytest.mark.parametrize("truth", [ScalingLaw(0.05, 2.0, 0.35, 800.0, 1.2), ScalingLaw(0.0, 6.7, 0.33, 1355.3, 1.06)])
-def test_recovers_a_known_law(truth):
-    fit = fit_scaling_law(*grid(truth))
-    assert fit.law.alpha == pytest.approx(truth.alpha, rel=0.02)
-    assert fit.law.beta == pytest.approx(truth.beta, rel=0.02)
-    assert fit.law.e_star == pytest.approx(truth.e_star, abs=2e-3)
-    assert fit.r2 > 0.999
+def grid(law, ns, Ls, noise=0.0, seed=0):
+    n, L = (a.ravel().astype(float) for a in np.meshgrid(ns, Ls))
+    return n, L, law.predict(n, L) * np.exp(np.random.default_rng(seed).normal(0, noise, n.shape))
 
 
-def test_noisy_data_still_close():
-    truth = ScalingLaw(0.08, 3.0, 0.4, 2000.0, 1.3)
-    fit = fit_scaling_law(*grid(truth, noise=0.01))
-    assert abs(fit.law.alpha - truth.alpha) < 0.08 and abs(fit.law.beta - truth.beta) < 0.25
-    assert fit.law.nu == pytest.approx(fit.law.alpha * fit.law.beta / (fit.law.alpha + fit.law.beta))
+def food101_grid(seed):
+    """The paper's Food101 scale: n from 3,030 to 60,600 images, L from 5,621 to 39,966 bytes."""
+    return grid(FOOD101, [3030, 6060, 15150, 30300, 45450, 60600], [5621, 8523, 12388, 17923, 26117, 39966],
+                noise=0.02, seed=seed)
+
+
+def test_robust_fit_recovers_food101_law_and_bootstrap_intervals_contain_it():
+    n, L, err = food101_grid(seed=1)
+    law = fit_robust(n, L, err)
+    assert law.alpha == pytest.approx(FOOD101.alpha, rel=0.10)
+    assert law.beta == pytest.approx(FOOD101.beta, rel=0.10)
+    intervals = bootstrap(law, n, L, err, budgets=[1e8], replicates=200)
+    assert intervals["alpha"][0] <= FOOD101.alpha <= intervals["alpha"][1]
+    assert intervals["beta"][0] <= FOOD101.beta <= intervals["beta"][1]
+    assert intervals["nu"][0] <= FOOD101.nu <= intervals["nu"][1]
+    assert intervals["n_star"][0][0] < optimal_n(law, 1e8) < intervals["n_star"][0][1]
+
+
+@pytest.mark.parametrize("truth", [ScalingLaw(0.05, 2.0, 0.35, 800.0, 1.2), FOOD101,
+                                   ScalingLaw(0.13548, 4.28669, 0.58939, 428277.5, 1.60642)])
+def test_exact_data_are_fitted_exactly(truth):
+    n, L, err = grid(truth, [500, 1000, 2000, 5000, 10000, 30000], [150, 220, 300, 420, 600, 900, 3000, 9000])
+    law = fit_robust(n, L, err)
+    assert quality(law, n, L, err).rmse_log < 2e-3
+    assert law.alpha == pytest.approx(truth.alpha, rel=0.03) and law.beta == pytest.approx(truth.beta, rel=0.03)
+
+
+def test_one_wild_cell_does_not_drag_the_robust_fit_but_drags_the_paper_method():
+    n, L, err = food101_grid(seed=2)
+    err = err.copy()
+    err[np.argmax(n * L)] *= 3.0  # one broken cell
+    robust, paper = fit_robust(n, L, err), fit_paper(n, L, err)
+    assert abs(robust.alpha - FOOD101.alpha) < abs(paper.alpha - FOOD101.alpha)
+    assert robust.alpha == pytest.approx(FOOD101.alpha, rel=0.15)
+
+
+def test_forms_are_compared_on_held_out_error():
+    multiplicative = ScalingLaw(0.05, 30.0, 0.3, 0.0, 0.4, form="multiplicative")
+    n, L, err = grid(multiplicative, [300, 1000, 3000, 10000], [100, 300, 1000, 3000], noise=0.005)
+    summary = analyse(n, L, err, replicates=20)
+    assert summary["selected_form"] == "multiplicative"
+    assert summary["forms"]["multiplicative"]["held_out_rmse_log"] < summary["forms"]["additive"]["held_out_rmse_log"]
+
+
+@pytest.mark.parametrize("law", [FOOD101, ScalingLaw(0.1, 2.0, 0.6, 5e4, 1.6), ScalingLaw(0.3, 1.0, 0.09, 3e5, 1.7)])
+def test_closed_form_and_numerical_allocation_agree(law):
+    for s in np.geomspace(1e5, 1e11, 13):
+        assert optimal_n(law, s) == pytest.approx(optimal_n_numeric(law, s), rel=1e-3)
+
+
+def test_allocation_table_and_budget_parsing():
+    rows = allocation_table(FOOD101, [parse_budget("500M"), parse_budget("2.5G")], min_L=5000)
+    assert [r["s"] for r in rows] == [5e8, 2.5e9]
+    for r in rows:
+        assert r["n_star"] * r["L_star"] == pytest.approx(r["s"])
+        assert r["error"] == pytest.approx(float(FOOD101.predict(r["n_star"], r["L_star"])))
+    with pytest.raises(StorageBenchError, match="smaller than one compressed image"):
+        allocation_table(FOOD101, [4000.0], min_L=5000)
+    for bad in ("-3", "lots", "0"):
+        with pytest.raises(StorageBenchError, match="not a positive byte count"):
+            parse_budget(bad)
 
 
 def test_refuses_data_that_cannot_identify_the_law():
     with pytest.raises(StorageBenchError, match="distinct L"):
-        fit_scaling_law([100, 200, 300, 400, 500], [300] * 5, [0.3, 0.25, 0.2, 0.18, 0.17])
+        fit_robust([100, 200, 300, 400, 500], [300] * 5, [0.3, 0.25, 0.2, 0.18, 0.17])

@@ -26,7 +26,9 @@ def test_run_fit_resume_and_provenance(tmp_path, cli_env, fashion_dir):
     assert {"results.sqlite", "config.toml", "fits.json"} <= {p.name for p in out.iterdir()}
     assert (out / "figures" / "fit.png").stat().st_size > 10_000
     fits = json.loads((out / "fits.json").read_text())
-    assert set(fits["params"]) == {"e_star", "A", "alpha", "B", "beta"} and len(fits["data"]) == 6
+    assert {"e_star", "A", "alpha", "B", "beta", "nu"} <= set(fits["params"]) and len(fits["data"]) == 6
+    assert {"paper_method", "bootstrap", "allocation"} <= set(fits)
+    assert "≥ 5 cells left" in fits["held_out_note"]  # 2 levels × 3 n: too small to hold an n out
 
     with sqlite3.connect(out / "results.sqlite") as db:
         rows = db.execute("SELECT cell, test_level, error FROM results").fetchall()
@@ -75,9 +77,30 @@ def test_workers_do_not_change_results(tmp_path, cli_env):
     assert errors[0] == errors[1]
 
 
-def test_fit_command_rewrites_fits(tmp_path, cli_env):
+def test_fit_matrix_and_their_errors(tmp_path, cli_env):
     config = write_config(tmp_path / "tiny.toml")
     assert run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path).returncode == 0
-    (tmp_path / "out" / "fits.json").unlink()
-    fit = run_cli(["fit", "out"], cli_env, tmp_path)
-    assert fit.returncode == 0 and "ν = " in fit.stdout and (tmp_path / "out" / "fits.json").exists()
+    out = tmp_path / "out"
+    (out / "fits.json").unlink()
+    fit = run_cli(["fit", "out", "--budgets", "20k", "60k", "--bootstrap", "20"], cli_env, tmp_path)
+    assert fit.returncode == 0, fit.stderr
+    assert "ν = " in fit.stdout and "optimal allocation" in fit.stdout
+    assert [r["s"] for r in json.loads((out / "fits.json").read_text())["allocation"]] == [20000, 60000]
+
+    too_small = run_cli(["fit", "out", "--budgets", "50"], cli_env, tmp_path)
+    assert too_small.returncode == 2 and "smaller than one compressed image" in too_small.stderr
+
+    matrix = run_cli(["matrix", "out"], cli_env, tmp_path)
+    assert matrix.returncode == 0, matrix.stderr
+    lines = (out / "matrix.csv").read_text().splitlines()
+    assert lines[0].startswith("train_level,train_bytes_per_image,n,test lossless (")
+    assert [line.split(",")[0] for line in lines[1:]] == ["lossless", "4"]
+    assert all(line.split(",")[2] == "120" for line in lines[1:])
+    assert (out / "figures" / "matrix.png").stat().st_size > 10_000
+
+    with sqlite3.connect(out / "results.sqlite") as db:
+        db.execute("DELETE FROM evaluations WHERE cell LIKE '4|%'")
+        db.execute("DELETE FROM cells WHERE cell LIKE '4|%'")
+    partial = run_cli(["fit", "out"], cli_env, tmp_path)
+    assert partial.returncode == 2
+    assert "Missing cells: 4|n=40|seed=0, 4|n=80|seed=0, 4|n=120|seed=0" in partial.stderr

@@ -1,0 +1,65 @@
+"""Optimal allocation of a byte budget s = n·L under a fitted additive law.
+
+Minimising A·n^-α + B·(s/n)^-β over n gives ``n*(s) = (αA/(βB))^(1/(α+β)) · s^(β/(α+β))``, ``L* = s/n*`` and an
+excess error falling as s^-ν with ν = αβ/(α+β). ``optimal_n_numeric`` checks the closed form by direct search.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from storagebench.benchmarks.fit import ScalingLaw
+from storagebench.errors import StorageBenchError
+
+SUFFIXES = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
+
+
+def parse_budget(text: str) -> float:
+    """'2.5M' → 2.5e6 bytes (decimal suffixes k, M, G, T; plain numbers are bytes)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgt]?)b?\s*", str(text).lower())
+    if not match or float(match.group(1)) <= 0:
+        raise StorageBenchError(f"budget {text!r} is not a positive byte count (e.g. 500000, 500k, 2.5M)")
+    return float(match.group(1)) * SUFFIXES[match.group(2)]
+
+
+def _require_additive(law: ScalingLaw) -> None:
+    if law.form not in ("additive", "no-floor") or law.A <= 0 or law.B <= 0:
+        raise StorageBenchError(f"allocation needs an additive law with A, B > 0 (got form {law.form!r}, "
+                                f"A={law.A:.3g}, B={law.B:.3g})")
+
+
+def optimal_n(law: ScalingLaw, s: float) -> float:
+    _require_additive(law)
+    a, b = law.alpha, law.beta
+    return (a * law.A / (b * law.B)) ** (1 / (a + b)) * s ** (b / (a + b))
+
+
+def optimal_n_numeric(law: ScalingLaw, s: float) -> float:
+    _require_additive(law)
+    log_s = np.log(s)
+    result = minimize_scalar(lambda log_n: float(law.predict(np.exp(log_n), s / np.exp(log_n))),
+                             bounds=(log_s - 60, log_s + 60), method="bounded",
+                             options={"xatol": 1e-9, "maxiter": 500})
+    return float(np.exp(result.x))
+
+
+def allocation_table(law: ScalingLaw, budgets: list[float], min_L: float | None = None) -> list[dict]:
+    """n*, L*, predicted error for each budget; refuses budgets below one image of the smallest measured L."""
+    rows = []
+    for s in budgets:
+        if min_L is not None and s < min_L:
+            raise StorageBenchError(f"budget {s:.0f} bytes is smaller than one compressed image (smallest measured "
+                                    f"L = {min_L:.0f} bytes)")
+        n_star = optimal_n(law, s)
+        rows.append({"s": s, "n_star": n_star, "L_star": s / n_star, "error": float(law.predict(n_star, s / n_star)),
+                     "n_star_numeric": optimal_n_numeric(law, s)})
+    return rows
+
+
+def format_allocation(rows: list[dict], law: ScalingLaw) -> str:
+    lines = [f"optimal allocation (ν = {law.nu:.4f}: excess error ∝ s^-ν)",
+             f"{'budget s (bytes)':>18} {'n*':>12} {'L* (bytes)':>11} {'pred. error':>11}"]
+    lines += [f"{r['s']:18.4g} {r['n_star']:12.1f} {r['L_star']:11.1f} {r['error']:11.4f}" for r in rows]
+    return "\n".join(lines)
