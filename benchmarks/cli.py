@@ -65,6 +65,34 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_curves(args: argparse.Namespace) -> int:
+    from storagebench.benchmarks.allocation import parse_budget
+    from storagebench.benchmarks.analysis import default_budgets
+    from storagebench.benchmarks.curves_report import format_summary, load_law, run_curves, write_curves
+    from storagebench.benchmarks.report import original_points
+    from storagebench.benchmarks.store import default_cache_root
+
+    out = Path(args.dir)
+    points, _, _ = original_points(out)
+    if args.budgets:
+        budgets = [parse_budget(b) for b in args.budgets]
+    else:  # four budgets from twice the grid's smallest storage to its largest
+        import numpy as np
+
+        s = np.array([p["n"] * p["L"] for p in points])
+        budgets = [float(f"{b:.3g}") for b in default_budgets(np.array([2 * s.min(), s.max()]), np.ones(2))]
+    smallest_L = min(p["L"] for p in points)
+    if min(budgets) < smallest_L:
+        raise StorageBenchError(f"budget {min(budgets):.0f} bytes is smaller than one compressed image (smallest "
+                                f"measured L = {smallest_L:.0f} bytes)")
+    rows = run_curves(out, budgets, args.naive, args.workers, Path(args.cache) if args.cache else default_cache_root(),
+                      args.data)
+    summary, json_path, figure = write_curves(out, rows, load_law(out))
+    print(format_summary(summary))
+    print(f"wrote {json_path} and {figure}")
+    return 0
+
+
 def _cmd_theory(args: argparse.Namespace) -> int:
     from storagebench.benchmarks.theory import StylizedModel, run_theory
 
@@ -155,6 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
                                       "matrix.csv + figures/matrix.png")
     p.add_argument("dir", help="results dir")
     p.set_defaults(func=_cmd_matrix)
+
+    p = sub.add_parser("curves", help="storage curves: train original / scaling-optimal / naive / randomized sets "
+                                      "at each budget; curves.json + figures/curves.png")
+    p.add_argument("dir", help="results dir of a grid run (its fit gives n*(s))")
+    p.add_argument("--budgets", nargs="+", metavar="S", help="budgets in bytes (e.g. 100k 400k; default: 4 spanning "
+                                                             "the grid's storage)")
+    p.add_argument("--naive", nargs="+", type=float, default=[3.0, 8.0, 13.0], metavar="D",
+                   help="fixed distances of the naive schemes (default: 3 8 13, as in the paper)")
+    p.add_argument("--workers", type=int, default=default_workers(), help="processes (default: one per core)")
+    p.add_argument("--data", help="dataset location, overriding the results dir's [dataset].path")
+    p.add_argument("--cache", help="compressed-set store (default: $STORAGEBENCH_CACHE or ~/.cache/storagebench)")
+    p.set_defaults(func=_cmd_curves)
 
     p = sub.add_parser("theory", help="the paper's stylized multiresolution model: exact ridge risk, law fit, plot")
     p.add_argument("--out", default="results/theory", help="output dir (default: results/theory)")

@@ -27,6 +27,13 @@ CREATE TABLE IF NOT EXISTS evaluations (
     cell TEXT NOT NULL REFERENCES cells(cell), test_level TEXT NOT NULL,
     test_bytes_per_image REAL NOT NULL, test_manifest_sha256 TEXT NOT NULL, error REAL NOT NULL,
     metrics TEXT NOT NULL, PRIMARY KEY (cell, test_level));
+CREATE TABLE IF NOT EXISTS curve_cells (
+    cell TEXT PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(run_id), scheme TEXT NOT NULL,
+    budget REAL NOT NULL, seed INTEGER NOT NULL, n INTEGER NOT NULL, bytes_total INTEGER NOT NULL,
+    bytes_per_image REAL NOT NULL, level TEXT NOT NULL, train_sha256 TEXT NOT NULL,
+    train_manifest_sha256 TEXT NOT NULL, steps INTEGER NOT NULL, train_seconds REAL NOT NULL,
+    eval_seconds REAL NOT NULL, test_level TEXT NOT NULL, error REAL NOT NULL, metrics TEXT NOT NULL,
+    finished_at TEXT NOT NULL);
 CREATE VIEW IF NOT EXISTS results AS
     SELECT c.cell, c.train_level, c.n, c.seed, c.train_bytes_per_image, e.test_level,
            e.test_bytes_per_image, e.error, e.metrics, c.steps, c.train_seconds, c.run_id
@@ -98,6 +105,17 @@ class ResultsDB:
         if test_level is not None:
             query, args = query + " WHERE test_level = ?", (test_level,)
         return [dict(r) for r in self.conn.execute(query + " ORDER BY train_level, n, seed, test_level", args)]
+
+    def write_curve_cell(self, row: dict[str, Any]) -> None:
+        row = {**row, "finished_at": _now(), "metrics": json.dumps(row["metrics"])}
+        columns = list(row)
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute(f"INSERT INTO curve_cells ({', '.join(columns)}) VALUES "
+                              f"({', '.join('?' * len(columns))})", [row[c] for c in columns])
+
+    def curve_rows(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute("SELECT * FROM curve_cells ORDER BY budget, scheme, seed")]
 
     def cells(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute("SELECT * FROM cells ORDER BY cell")]

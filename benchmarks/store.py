@@ -39,14 +39,25 @@ def _chunks(count: int) -> list[tuple[int, int]]:
     return [(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
 
 
+def item_level(level: Level | list[Level], position: int) -> Level:
+    """An entry has one level, or one level per item (randomized schemes)."""
+    return level[position] if isinstance(level, list) else level
+
+
+def describe_level(level: Level | list[Level]) -> str:
+    if isinstance(level, list):
+        return f"{level_label(min(level))}..{level_label(max(level))} per image"
+    return level_label(level)
+
+
 def _encode_chunk(bounds: tuple[int, int]) -> list[bytes]:
     images, indices, codec, level = _job["images"], _job["indices"], _job["codec"], _job["level"]
-    return [bytes(codec.encode(images[i], level)) for i in indices[bounds[0]:bounds[1]]]
+    return [bytes(codec.encode(images[indices[j]], item_level(level, j))) for j in range(*bounds)]
 
 
 def _decode_chunk(bounds: tuple[int, int]) -> np.ndarray:
     streams, codec, level = _job["streams"], _job["codec"], _job["level"]
-    return np.stack([np.asarray(codec.decode(streams[i], level)) for i in range(*bounds)])
+    return np.stack([np.asarray(codec.decode(streams[j], item_level(level, j))) for j in range(*bounds)])
 
 
 def _set_job(**job: Any) -> None:
@@ -98,7 +109,7 @@ class StoredSet:
         level = self.manifest["level"]
         _set_job(streams=streams, codec=codec, level=level)
         parts = list(parallel_map(_decode_chunk, _chunks(len(streams)), workers=workers, total=len(streams),
-                                  desc=f"decode {self.manifest['split']} {level_label(level)}", unit="img",
+                                  desc=f"decode {self.manifest['split']} {describe_level(level)}", unit="img",
                                   weight=lambda b: b[1] - b[0]))
         _job.clear()
         decoded = np.concatenate(parts)
@@ -114,7 +125,8 @@ class CompressedSetStore:
         self.root = Path(root)
 
     @staticmethod
-    def key(fingerprint: str, split: str, indices: np.ndarray, codec: ImageCodec, level: Level) -> dict[str, Any]:
+    def key(fingerprint: str, split: str, indices: np.ndarray, codec: ImageCodec,
+            level: Level | list[Level]) -> dict[str, Any]:
         return {"dataset_fingerprint": fingerprint, "split": split,
                 "indices_sha256": hashlib.sha256(np.asarray(indices, dtype=np.int64).tobytes()).hexdigest(),
                 "count": int(len(indices)), "codec": codec.identity(), "level": level}
@@ -126,22 +138,25 @@ class CompressedSetStore:
             return None
         return StoredSet(path, json.loads(manifest_path.read_text()))
 
-    def ensure(self, images: np.ndarray, indices: np.ndarray, codec: ImageCodec, level: Level, *,
+    def ensure(self, images: np.ndarray, indices: np.ndarray, codec: ImageCodec, level: Level | list[Level], *,
                fingerprint: str, split: str, workers: int) -> tuple[StoredSet, bool]:
-        """The entry for ``images[indices]`` at ``level``, encoding it first if absent; also says whether it did."""
+        """The entry for ``images[indices]`` at ``level`` (or one level per index), encoding it first if absent;
+        also says whether it did."""
+        if isinstance(level, list) and len(level) != len(indices):
+            raise ValueError(f"{len(level)} levels for {len(indices)} items")
         key = self.key(fingerprint, split, indices, codec, level)
         found = self.lookup(key)
         if found is not None:
             return found, False
         return self._encode(images, np.asarray(indices), codec, level, key, workers), True
 
-    def _encode(self, images: np.ndarray, indices: np.ndarray, codec: ImageCodec, level: Level,
+    def _encode(self, images: np.ndarray, indices: np.ndarray, codec: ImageCodec, level: Level | list[Level],
                 key: dict[str, Any], workers: int) -> StoredSet:
         started = time.perf_counter()
         _set_job(images=images, indices=indices, codec=codec, level=level)
         streams = [s for part in parallel_map(
             _encode_chunk, _chunks(len(indices)), workers=workers, total=len(indices), unit="img",
-            desc=f"encode {split_label(key)} {codec.name} {level_label(level)}", weight=lambda b: b[1] - b[0])
+            desc=f"encode {split_label(key)} {codec.name} {describe_level(level)}", weight=lambda b: b[1] - b[0])
             for s in part]
         _job.clear()
         manifest = {
