@@ -67,24 +67,11 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
 
 def _cmd_curves(args: argparse.Namespace) -> int:
     from storagebench.benchmarks.allocation import parse_budget
-    from storagebench.benchmarks.analysis import default_budgets
-    from storagebench.benchmarks.curves_report import format_summary, load_law, run_curves, write_curves
-    from storagebench.benchmarks.report import original_points
+    from storagebench.benchmarks.curves_report import check_budgets, format_summary, load_law, run_curves, write_curves
     from storagebench.benchmarks.store import default_cache_root
 
     out = Path(args.dir)
-    points, _, _ = original_points(out)
-    if args.budgets:
-        budgets = [parse_budget(b) for b in args.budgets]
-    else:  # four budgets from twice the grid's smallest storage to its largest
-        import numpy as np
-
-        s = np.array([p["n"] * p["L"] for p in points])
-        budgets = [float(f"{b:.3g}") for b in default_budgets(np.array([2 * s.min(), s.max()]), np.ones(2))]
-    smallest_L = min(p["L"] for p in points)
-    if min(budgets) < smallest_L:
-        raise StorageBenchError(f"budget {min(budgets):.0f} bytes is smaller than one compressed image (smallest "
-                                f"measured L = {smallest_L:.0f} bytes)")
+    budgets = check_budgets(out, [parse_budget(b) for b in args.budgets] if args.budgets else None)
     rows = run_curves(out, budgets, args.naive, args.workers, Path(args.cache) if args.cache else default_cache_root(),
                       args.data)
     summary, json_path, figure = write_curves(out, rows, load_law(out))

@@ -16,7 +16,7 @@ from storagebench.benchmarks.allocation import optimal_n
 from storagebench.benchmarks.config import load_config
 from storagebench.benchmarks.curves import CurveBuilder, CurveCell, TrainingSet, cell_row, schemes
 from storagebench.benchmarks.fit import ScalingLaw
-from storagebench.benchmarks.report import fit_results_dir, open_results_dir, write_json_atomic
+from storagebench.benchmarks.report import fit_results_dir, open_results_dir, original_points, write_json_atomic
 from storagebench.benchmarks.runner import Plan, make_plan, say, train_and_score
 from storagebench.benchmarks.store import CompressedSetStore
 from storagebench.errors import StorageBenchError
@@ -34,6 +34,22 @@ def _train_curve_cell(cell: CurveCell) -> dict[str, Any]:
     trained, (evaluation,) = train_and_score(plan, images, labels, cell.seed, _job["test"])
     return {**cell_row(cell, training), **trained, "test_level": evaluation["test_level"],
             "error": evaluation["error"], "metrics": evaluation["metrics"]}
+
+
+def check_budgets(out: Path, budgets: list[float] | None) -> list[float]:
+    """The given budgets, or four spanning the grid's storage (twice its smallest n·L to its largest); each must
+    hold at least one image of the smallest measured size."""
+    points, _, _ = original_points(out)
+    if not points:
+        raise StorageBenchError(f"{out}: no grid results yet; run the benchmark first")
+    storage = np.array([p["n"] * p["L"] for p in points])
+    if not budgets:
+        budgets = [float(f"{b:.3g}") for b in np.geomspace(2 * storage.min(), storage.max(), 4)]
+    smallest_L = min(p["L"] for p in points)
+    if min(budgets) < smallest_L:
+        raise StorageBenchError(f"budget {min(budgets):.0f} bytes is smaller than one compressed image (smallest "
+                                f"measured L = {smallest_L:.0f} bytes)")
+    return budgets
 
 
 def load_law(out: Path) -> ScalingLaw:
