@@ -154,8 +154,9 @@ def schemes(naive: list[float]) -> list[str]:
     return ["original", "optimal", *(f"naive-d{d:g}" for d in naive), "randomized"]
 
 
-def cell_row(cell: CurveCell, training: TrainingSet) -> dict[str, Any]:
+def cell_row(cell: CurveCell, training: TrainingSet, label_sizes: np.ndarray) -> dict[str, Any]:
     sizes = training.entry.sizes[:training.n]
     return {"cell": cell.key, "scheme": cell.scheme, "budget": cell.budget, "seed": cell.seed, "n": training.n,
-            "bytes_total": int(sizes.sum()), "bytes_per_image": float(sizes.mean()), "level": training.description,
+            "bytes_total": int(sizes.sum()), "label_bytes_total": int(label_sizes.sum()),
+            "bytes_per_image": float(sizes.mean()), "level": training.description,
             "train_manifest_sha256": training.entry.manifest_sha256}

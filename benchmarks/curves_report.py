@@ -30,9 +30,9 @@ def _train_curve_cell(cell: CurveCell) -> dict[str, Any]:
     plan: Plan = _job["plan"]
     training: TrainingSet = _job["sets"][cell.key]
     images = _job["decoded"][training.entry.path][:training.n]
-    labels = plan.splits.train.labels[plan.orders[cell.seed][:training.n]]
-    trained, (evaluation,) = train_and_score(plan, images, labels, cell.seed, _job["test"])
-    return {**cell_row(cell, training), **trained, "test_level": evaluation["test_level"],
+    subset = plan.orders[cell.seed][:training.n]
+    trained, (evaluation,) = train_and_score(plan, images, plan.splits.train.targets(subset), cell.seed, _job["test"])
+    return {**cell_row(cell, training, plan.splits.train.target_sizes[subset]), **trained, "test_level": evaluation["test_level"],
             "error": evaluation["error"], "metrics": evaluation["metrics"]}
 
 

@@ -33,7 +33,7 @@ def original_points(out: Path) -> tuple[list[dict[str, Any]], dict[str, Any], st
         original = db.meta("original_level") or "lossless"
         rows = db.rows(test_level=original)
     points = [{"level": r["train_level"], "n": r["n"], "seed": r["seed"], "L": r["train_bytes_per_image"],
-               "error": r["error"]} for r in rows]
+               "label_bytes": r["train_label_bytes_total"] / r["n"], "error": r["error"]} for r in rows]
     return points, config, original
 
 
@@ -90,12 +90,14 @@ def summary_table(out: Path) -> str:
     groups: dict[tuple[str, int], list[dict]] = {}
     for p in points:
         groups.setdefault((p["level"], p["n"]), []).append(p)
-    lines = [f"test error on {original} test images ({config['benchmark']['name']})",
-             f"{'level':>10} {'L bytes':>9} {'n':>7} {'error':>8} {'± sd':>7} {'seeds':>5}"]
+    lines = [f"test error on {original} test images ({config['benchmark']['name']}); L = image bytes per training "
+             f"image, labels = their targets' bytes, stored losslessly and never compressed",
+             f"{'level':>10} {'L bytes':>9} {'labels':>7} {'n':>7} {'error':>8} {'± sd':>7} {'seeds':>5}"]
     for (level, n), group in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 1e9), kv[0][1])):
         errors = [p["error"] for p in group]
         sd = f"{np.std(errors, ddof=1):.4f}" if len(errors) > 1 else "-"
-        lines.append(f"{level:>10} {np.mean([p['L'] for p in group]):9.1f} {n:7d} {np.mean(errors):8.4f} "
-                     f"{sd:>7} {len(errors):5d}")
+        lines.append(f"{level:>10} {np.mean([p['L'] for p in group]):9.1f} "
+                     f"{np.mean([p['label_bytes'] for p in group]):7.1f} {n:7d} {np.mean(errors):8.4f} {sd:>7} "
+                     f"{len(errors):5d}")
     return "\n".join(lines)
 

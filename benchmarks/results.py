@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS cells (
     cell TEXT PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(run_id),
     train_level TEXT NOT NULL, n INTEGER NOT NULL, seed INTEGER NOT NULL,
-    train_bytes_per_image REAL NOT NULL, train_bytes_total INTEGER NOT NULL,
+    train_bytes_per_image REAL NOT NULL, train_bytes_total INTEGER NOT NULL, train_label_bytes_total INTEGER NOT NULL,
     train_sha256 TEXT NOT NULL, train_manifest_sha256 TEXT NOT NULL, codec_versions TEXT NOT NULL,
     steps INTEGER NOT NULL, train_seconds REAL NOT NULL, eval_seconds REAL NOT NULL, finished_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS evaluations (
@@ -30,17 +30,19 @@ CREATE TABLE IF NOT EXISTS evaluations (
 CREATE TABLE IF NOT EXISTS curve_cells (
     cell TEXT PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(run_id), scheme TEXT NOT NULL,
     budget REAL NOT NULL, seed INTEGER NOT NULL, n INTEGER NOT NULL, bytes_total INTEGER NOT NULL,
+    label_bytes_total INTEGER NOT NULL,
     bytes_per_image REAL NOT NULL, level TEXT NOT NULL, train_sha256 TEXT NOT NULL,
     train_manifest_sha256 TEXT NOT NULL, steps INTEGER NOT NULL, train_seconds REAL NOT NULL,
     eval_seconds REAL NOT NULL, test_level TEXT NOT NULL, error REAL NOT NULL, metrics TEXT NOT NULL,
     finished_at TEXT NOT NULL);
 CREATE VIEW IF NOT EXISTS results AS
-    SELECT c.cell, c.train_level, c.n, c.seed, c.train_bytes_per_image, e.test_level,
+    SELECT c.cell, c.train_level, c.n, c.seed, c.train_bytes_per_image, c.train_label_bytes_total, e.test_level,
            e.test_bytes_per_image, e.error, e.metrics, c.steps, c.train_seconds, c.run_id
     FROM cells c JOIN evaluations e USING (cell);
 """
 
 CELL_COLUMNS = ("cell", "run_id", "train_level", "n", "seed", "train_bytes_per_image", "train_bytes_total",
+                "train_label_bytes_total",
                 "train_sha256", "train_manifest_sha256", "codec_versions", "steps", "train_seconds",
                 "eval_seconds", "finished_at")
 

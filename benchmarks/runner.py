@@ -148,23 +148,23 @@ def _ensure(plan: Plan, store: CompressedSetStore, split: str, indices: np.ndarr
     return entry
 
 
-def train_and_score(plan: Plan, images: np.ndarray, labels: np.ndarray, seed: int,
+def train_and_score(plan: Plan, images: np.ndarray, targets: np.ndarray, seed: int,
                     tests: dict[Level, tuple[StoredSet, np.ndarray]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Train one model on decoded images and evaluate it on each decoded test set: the unit of work of a cell."""
     import torch
 
     torch.set_num_threads(1)  # one core per cell: results do not depend on how many workers run
     started = time.perf_counter()
-    model = plan.task.train(images, labels, len(plan.splits.classes), seed=seed)
+    model = plan.task.train(images, targets, len(plan.splits.classes), seed=seed)
     trained = time.perf_counter()
     evaluations = []
     for level, (test_entry, test_images) in tests.items():
-        metrics = plan.task.evaluate(model, test_images, plan.splits.test.labels)
+        metrics = plan.task.evaluate(model, test_images, plan.splits.test.targets())
         evaluations.append({"test_level": level_label(level), "test_bytes_per_image": float(test_entry.sizes.mean()),
                             "test_manifest_sha256": test_entry.manifest_sha256, "error": metrics["error"],
                             "metrics": metrics})
     digest = hashlib.sha256(np.ascontiguousarray(images).data)
-    digest.update(np.ascontiguousarray(labels, dtype=np.int64).data)
+    digest.update(np.ascontiguousarray(targets, dtype=np.int64 if targets.ndim == 1 else targets.dtype).data)
     return {"train_sha256": digest.hexdigest(), "steps": plan.task.steps_for(len(images)),
             "train_seconds": round(trained - started, 3),
             "eval_seconds": round(time.perf_counter() - trained, 3)}, evaluations
@@ -175,11 +175,12 @@ def _train_cell(cell: Cell) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     pool_index, (train_entry, train_images) = _job["pool_index"], _job["train"][cell.level]
     subset = plan.orders[cell.seed][:cell.n]
     positions = np.searchsorted(pool_index, subset)
-    trained, evaluations = train_and_score(plan, train_images[positions], plan.splits.train.labels[subset],
+    trained, evaluations = train_and_score(plan, train_images[positions], plan.splits.train.targets(subset),
                                            cell.seed, _job["test"])
     sizes = train_entry.sizes[positions]
     row = {"cell": cell.key, "train_level": level_label(cell.level), "n": cell.n, "seed": cell.seed,
            "train_bytes_per_image": float(sizes.mean()), "train_bytes_total": int(sizes.sum()),
+           "train_label_bytes_total": int(plan.splits.train.target_sizes[subset].sum()),
            "train_manifest_sha256": train_entry.manifest_sha256,
            "codec_versions": train_entry.manifest["library_versions"], **trained}
     return row, evaluations

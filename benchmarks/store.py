@@ -23,6 +23,7 @@ from storagebench.compressors import ImageCodec, Level, level_label
 from storagebench.errors import StorageBenchError
 from storagebench.malloc import tune_malloc
 from storagebench.parallel import parallel_map
+from storagebench.paths import cache_home
 from storagebench.provenance import stable_hash
 
 CHUNK = 64  # items per task handed to a worker: large enough to amortise the hand-off, small for a smooth bar
@@ -31,8 +32,7 @@ tune_malloc()  # this process and the workers it forks: see storagebench/malloc.
 
 
 def default_cache_root() -> Path:
-    base = os.environ.get("STORAGEBENCH_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "storagebench"
-    return Path(base).expanduser() / "store"
+    return cache_home() / "store"
 
 
 def _chunks(count: int) -> list[tuple[int, int]]:

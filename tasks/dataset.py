@@ -12,27 +12,48 @@ import numpy as np
 
 @dataclass(frozen=True, eq=False)
 class ImageSet:
-    """``images``: uint8, N×H×W (gray) or N×H×W×C; ``labels``: int64, N."""
+    """``images``: uint8, N×H×W (gray) or N×H×W×C; ``labels``: int64, N — the class of each image, which
+    stratifies subsets; ``masks``: optional uint8 N×H×W per-pixel classes for segmentation, then the training
+    target. Targets are stored losslessly and never compressed."""
 
     images: np.ndarray
     labels: np.ndarray
+    masks: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.images.dtype != np.uint8 or self.images.ndim not in (3, 4):
             raise ValueError(f"images must be uint8 N×H×W[×C], got {self.images.dtype} {self.images.shape}")
         if self.labels.shape != (len(self.images),):
             raise ValueError(f"{len(self.images)} images but labels of shape {self.labels.shape}")
+        if self.masks is not None and (self.masks.dtype != np.uint8 or self.masks.shape != self.images.shape[:3]):
+            raise ValueError(f"masks must be uint8 {self.images.shape[:3]}, got {self.masks.dtype} {self.masks.shape}")
 
     def __len__(self) -> int:
         return len(self.images)
 
+    def targets(self, indices: np.ndarray | None = None) -> np.ndarray:
+        """What a task trains on and is scored against: the masks when there are any, else the labels."""
+        chosen = self.labels if self.masks is None else self.masks
+        return chosen if indices is None else chosen[indices]
+
+    @functools.cached_property
+    def target_sizes(self) -> np.ndarray:
+        """Bytes each image's target takes stored losslessly: a class label is one byte, a mask its PNG."""
+        if self.masks is None:
+            return np.ones(len(self), dtype=np.int64)
+        import imagecodecs
+
+        return np.array([len(imagecodecs.png_encode(mask)) for mask in self.masks], dtype=np.int64)
+
     @functools.cached_property
     def fingerprint(self) -> str:
-        """sha256 of shapes, pixels and labels: names a split's content, whatever file it came from."""
+        """sha256 of shapes, pixels and targets: names a split's content, whatever file it came from."""
         h = hashlib.sha256()
         h.update(repr((self.images.shape, self.labels.shape)).encode())
         h.update(np.ascontiguousarray(self.images).data)
         h.update(np.ascontiguousarray(self.labels, dtype=np.int64).data)
+        if self.masks is not None:
+            h.update(np.ascontiguousarray(self.masks).data)
         return h.hexdigest()
 
 

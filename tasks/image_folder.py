@@ -36,7 +36,8 @@ def _image_files(split_dir: Path) -> dict[str, list[Path]]:
     return classes
 
 
-def _open(path: Path) -> Image.Image:
+def open_image(path: Path) -> Image.Image:
+    """Open and fully read an image; an unreadable file is one error naming it."""
     try:
         image = Image.open(path)
         image.load()
@@ -60,7 +61,7 @@ class ImageFolder(Dataset):
         unknown = sorted(set(files["test"]) - set(classes))
         if unknown:
             raise StorageBenchError(f"{root / 'test'}: class folder(s) {', '.join(unknown)} not in {root / 'train'}")
-        opened = {split: [(_open(p), p, classes.index(c)) for c, paths in by_class.items() for p in paths]
+        opened = {split: [(open_image(p), p, classes.index(c)) for c, paths in by_class.items() for p in paths]
                   for split, by_class in files.items()}
         mode = self.params.mode
         if mode == "auto":

@@ -22,9 +22,10 @@ class Task(abc.ABC):
         """Optimizer steps the recipe takes on n training images (recorded with each cell)."""
 
     @abc.abstractmethod
-    def train(self, images: np.ndarray, labels: np.ndarray, num_classes: int, seed: int) -> Any:
-        """Train a fresh model, seeded by ``seed``, on uint8 images; return the trained model."""
+    def train(self, images: np.ndarray, targets: np.ndarray, num_classes: int, seed: int) -> Any:
+        """Train a fresh model, seeded by ``seed``, on uint8 images and their targets (``ImageSet.targets``: class
+        labels, or per-pixel masks); return the trained model."""
 
     @abc.abstractmethod
-    def evaluate(self, model: Any, images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    def evaluate(self, model: Any, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         """Return metrics including ``error`` in [0, 1]."""

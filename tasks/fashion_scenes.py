@@ -1,0 +1,129 @@
+"""``fashion-scenes``: segmentation and detection scenes composited, deterministically by seed, from real
+Fashion-MNIST items — 1 to ``max_items`` items at random positions and scales over a textured background; masks
+hold class indices (item pixels above an intensity threshold; background 0), boxes the visible extent of each item.
+
+Scenes are written to disk as PNG images, PNG masks and a COCO JSON per split, then read back through the generic
+readers, so the default exercises the same code path as real datasets. Train scenes use Fashion-MNIST's train
+split and test scenes its test split.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from storagebench.paths import cache_home
+from storagebench.provenance import stable_hash
+from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
+from storagebench.tasks.fashion_mnist import CLASSES, FashionMnist, FashionMnistParams
+from storagebench.tasks.registry import DATASETS
+from storagebench.tasks.segmentation_folder import read_split
+
+ITEM_THRESHOLD = 40  # item pixels brighter than this belong to the item
+MIN_VISIBLE = 12  # an item occluded down to fewer pixels gets no box
+
+
+@dataclass(frozen=True)
+class FashionScenesParams:
+    path: str = ""  # Fashion-MNIST location (default: Debian's package)
+    root: str = ""  # where scenes are written (default: the cache, keyed by content)
+    train: int = 2000
+    test: int = 500
+    size: int = 64
+    max_items: int = 4
+    seed: int = 0
+
+    def check(self) -> str | None:
+        if self.train < 1 or self.test < 1:
+            return "train and test must be ≥ 1"
+        if not 32 <= self.size <= 512:
+            return "size must be 32..512"
+        return None if 1 <= self.max_items <= 8 else "max_items must be 1..8"
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    coarse = Image.fromarray((rng.random((6, 6)) * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC)
+    texture = 15 + 0.2 * np.asarray(coarse, dtype=np.float64) + rng.normal(0, 4, (size, size))
+    return np.clip(texture, 0, 255)
+
+
+def compose_scene(rng: np.random.Generator, items: np.ndarray, labels: np.ndarray, size: int,
+                  max_items: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int, int]]]:
+    """One scene: (gray image, class mask, boxes as (x0, y0, x1, y1, class id) with class id = label + 1)."""
+    canvas, mask = _background(rng, size), np.zeros((size, size), np.uint8)
+    instance = np.zeros((size, size), np.int16)
+    chosen = rng.integers(0, len(items), rng.integers(1, max_items + 1))
+    for k, index in enumerate(chosen, start=1):
+        side = min(size, int(round(28 * rng.uniform(0.7, 1.3))))
+        item = np.asarray(Image.fromarray(items[index]).resize((side, side), Image.BILINEAR), dtype=np.float64)
+        top, left = rng.integers(0, size - side + 1, 2)
+        region = (slice(top, top + side), slice(left, left + side))
+        on = item > ITEM_THRESHOLD
+        canvas[region][on], mask[region][on], instance[region][on] = item[on], labels[index] + 1, k
+    boxes = []
+    for k, index in enumerate(chosen, start=1):
+        ys, xs = np.nonzero(instance == k)
+        if len(ys) >= MIN_VISIBLE:
+            boxes.append((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1, int(labels[index]) + 1))
+    return canvas.round().astype(np.uint8), mask, boxes
+
+
+def _write_split(folder: Path, source: ImageSet, count: int, params: FashionScenesParams, split_seed: int) -> None:
+    rng = np.random.default_rng([params.seed, split_seed])
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    coco: dict = {"images": [], "annotations": [],
+                  "categories": [{"id": i + 1, "name": name} for i, name in enumerate(CLASSES)]}
+    for i in range(count):
+        image, mask, boxes = compose_scene(rng, source.images, source.labels, params.size, params.max_items)
+        name = f"{i:06d}.png"
+        Image.fromarray(image).save(folder / "images" / name)
+        Image.fromarray(mask).save(folder / "masks" / name)
+        coco["images"].append({"id": i + 1, "file_name": f"images/{name}", "width": params.size,
+                               "height": params.size})
+        for x0, y0, x1, y1, category in boxes:
+            coco["annotations"].append({"id": len(coco["annotations"]) + 1, "image_id": i + 1,
+                                        "category_id": category, "bbox": [x0, y0, x1 - x0, y1 - y0],
+                                        "area": (x1 - x0) * (y1 - y0), "iscrowd": 0})
+    (folder / "annotations.json").write_text(json.dumps(coco))
+
+
+def generate(root: Path, source: LabelledSplits, params: FashionScenesParams) -> Path:
+    """Write the scenes to ``root`` once (into a temporary folder, renamed into place)."""
+    if (root / "train" / "annotations.json").is_file() and (root / "test" / "annotations.json").is_file():
+        return root
+    tmp = root.with_name(root.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for split_seed, (split, count) in enumerate((("train", params.train), ("test", params.test))):
+        _write_split(tmp / split, source.split(split), count, params, split_seed)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(tmp, root)
+    except OSError:  # written meanwhile by another process: the same content
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+@DATASETS.register("fashion-scenes")
+class FashionScenes(Dataset):
+    """Scenes of 1–4 real Fashion-MNIST items on a textured background, with class masks and boxes."""
+
+    Params = FashionScenesParams
+
+    def scene_root(self, source: LabelledSplits) -> Path:
+        if self.params.root:
+            return Path(self.params.root).expanduser()
+        key = {**asdict(self.params), "path": None, "root": None, "train_source": source.train.fingerprint,
+               "test_source": source.test.fingerprint, "format": 1}
+        return cache_home() / "datasets" / f"fashion-scenes-{stable_hash(key)[:16]}"
+
+    def load(self) -> LabelledSplits:
+        source = FashionMnist(FashionMnistParams(self.params.path)).load()
+        root = generate(self.scene_root(source), source, self.params)
+        train, test = (read_split(root / split, "L") for split in ("train", "test"))
+        return LabelledSplits(train, test, ("background", *CLASSES), str(root))

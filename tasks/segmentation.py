@@ -1,0 +1,110 @@
+"""Semantic segmentation with a segmentation-models-pytorch Unet (no pretrained weights: trained on the benchmark's
+own images); error = 1 − mIoU over the test split."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from storagebench.tasks.registry import TASKS
+from storagebench.tasks.task import Task
+from storagebench.tasks.training import RECIPE_CHECKS, fit_model, predict_batches, recipe_of, to_tensor
+
+IGNORE_INDEX = 255
+
+
+@dataclass(frozen=True)
+class SegmentationParams:
+    encoder: str = "timm-mobilenetv3_small_minimal_100"  # small enough for CPU
+    encoder_depth: int = 3
+    decoder_width: int = 32  # decoder channels halve at each stage from this
+    epochs: int = 10
+    min_steps: int = 0
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    eval_batch_size: int = 128
+
+    def check(self) -> str | None:
+        checks = ((lambda p: 1 <= p.encoder_depth <= 5, "encoder_depth must be 1..5"),
+                  (lambda p: p.decoder_width >= 2 ** p.encoder_depth, "decoder_width too small for encoder_depth"),
+                  *RECIPE_CHECKS)
+        return next((message for ok, message in checks if not ok(self)), None)
+
+
+def confusion_matrix(predicted: np.ndarray, truth: np.ndarray, num_classes: int) -> np.ndarray:
+    """counts[t, p] over pixels whose truth is not the ignore index."""
+    valid = truth != IGNORE_INDEX
+    pairs = truth[valid].astype(np.int64) * num_classes + predicted[valid].astype(np.int64)
+    return np.bincount(pairs, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def mean_iou(confusion: np.ndarray) -> tuple[float, np.ndarray]:
+    """IoU per class and their mean over classes present in the truth or the prediction."""
+    tp = np.diag(confusion).astype(float)
+    union = confusion.sum(0) + confusion.sum(1) - tp
+    present = union > 0
+    iou = np.full(len(tp), np.nan)
+    iou[present] = tp[present] / union[present]
+    return float(np.nanmean(iou)) if present.any() else 0.0, iou
+
+
+def build_unet(p: SegmentationParams, in_channels: int, num_classes: int) -> nn.Module:
+    from storagebench.tasks.torchvision_compat import ensure_torchvision_ops
+
+    ensure_torchvision_ops()  # smp imports timm, which imports torchvision
+    import segmentation_models_pytorch as smp
+
+    decoder = tuple(max(p.decoder_width >> i, 4) for i in range(p.encoder_depth))
+    with warnings.catch_warnings():  # smp 0.6 calls its timm-* encoders deprecated; they are what is small on CPU
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return smp.Unet(p.encoder, encoder_weights=None, encoder_depth=p.encoder_depth, decoder_channels=decoder,
+                        in_channels=in_channels, classes=num_classes)
+
+
+def _pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    return nn.functional.pad(x, (0, -w % multiple, 0, -h % multiple))
+
+
+class _Padded(nn.Module):
+    """Unet needs sides divisible by 2^depth: pad the input, crop the output."""
+
+    def __init__(self, inner: nn.Module, multiple: int):
+        super().__init__()
+        self.inner, self.multiple = inner, multiple
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        return self.inner(_pad_to(x, self.multiple))[..., :h, :w]
+
+
+@TASKS.register("segmentation")
+class Segmentation(Task):
+    """Semantic segmentation with an smp Unet trained from scratch; error = 1 − mIoU."""
+
+    Params = SegmentationParams
+    metric = "mIoU"
+
+    def steps_for(self, n: int) -> int:
+        return recipe_of(self.params).steps_for(n)
+
+    def train(self, images: np.ndarray, targets: np.ndarray, num_classes: int, seed: int) -> nn.Module:
+        torch.manual_seed(seed)
+        x, y = to_tensor(images), torch.from_numpy(targets.astype(np.int64))
+        model = _Padded(build_unet(self.params, x.shape[1], num_classes), 2 ** self.params.encoder_depth)
+        loss = nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX)
+        return fit_model(model, x, y, recipe_of(self.params), seed, loss)
+
+    def evaluate(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        num_classes = model.inner.segmentation_head[0].out_channels
+        predicted = predict_batches(model, images, self.params.eval_batch_size)
+        miou, per_class = mean_iou(confusion_matrix(predicted, targets, num_classes))
+        return {"error": 1.0 - miou, "miou": miou,
+                "iou_per_class": [None if np.isnan(v) else float(v) for v in per_class]}

@@ -1,0 +1,90 @@
+"""Paired image/mask folders: ``ROOT/{train,test}/images/<name>.png|jpg`` with ``ROOT/{train,test}/masks/<name>.png``
+holding class indices (gray or VOC-style palette PNGs; 255 = ignore)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from storagebench.errors import StorageBenchError
+from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
+from storagebench.tasks.image_folder import open_image
+from storagebench.tasks.registry import DATASETS
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+IGNORE_INDEX = 255
+
+
+@dataclass(frozen=True)
+class SegmentationFolderParams:
+    path: str = ""
+    mode: str = "L"  # "L" (gray) or "RGB"
+    classes: list = field(default_factory=list)  # class names, index 0 first; default: class_0 … from the masks
+
+    def check(self) -> str | None:
+        return None if self.mode in ("L", "RGB") else f"mode must be 'L' or 'RGB', got {self.mode!r}"
+
+
+def _read_mask(path: Path, size: tuple[int, int], image_path: Path) -> np.ndarray:
+    mask = open_image(path)
+    if mask.mode not in ("L", "P"):
+        raise StorageBenchError(f"{path}: a mask must be a gray or palette PNG of class indices, got mode {mask.mode}")
+    if mask.size != size:
+        raise StorageBenchError(f"{path}: mask size {mask.size} differs from its image {image_path.name} {size}")
+    return np.asarray(mask, dtype=np.uint8)
+
+
+def dominant_class(mask: np.ndarray) -> int:
+    """The most frequent non-background, non-ignored class (0 if none): stratifies subsets."""
+    counts = np.bincount(mask[(mask != 0) & (mask != IGNORE_INDEX)].ravel(), minlength=1)
+    return int(counts.argmax()) if counts.sum() else 0
+
+
+def read_split(split_dir: Path, mode: str) -> ImageSet:
+    image_dir, mask_dir = split_dir / "images", split_dir / "masks"
+    for folder in (image_dir, mask_dir):
+        if not folder.is_dir():
+            raise StorageBenchError(f"{folder}: missing; a segmentation folder needs images/ and masks/ per split")
+    image_paths = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not image_paths:
+        raise StorageBenchError(f"{image_dir}: no .png/.jpg images")
+    images, masks, first = [], [], None
+    for path in image_paths:
+        image = open_image(path)
+        first = first or (path, image.size)
+        if image.size != first[1]:
+            raise StorageBenchError(f"{path}: size {image.size} differs from {first[0].name} {first[1]}; all images "
+                                    f"must share one size")
+        mask_path = mask_dir / (path.stem + ".png")
+        if not mask_path.is_file():
+            raise StorageBenchError(f"{mask_path}: missing mask for {path}")
+        images.append(np.asarray(image.convert(mode), dtype=np.uint8))
+        masks.append(_read_mask(mask_path, image.size, path))
+    masks_array = np.stack(masks)
+    labels = np.array([dominant_class(m) for m in masks_array], dtype=np.int64)
+    return ImageSet(np.stack(images), labels, masks_array)
+
+
+def class_names(splits: tuple[ImageSet, ImageSet], names: list, root: Path) -> tuple[str, ...]:
+    used = max(int(s.masks[s.masks != IGNORE_INDEX].max(initial=0)) for s in splits) + 1
+    if names and len(names) < used:
+        raise StorageBenchError(f"{root}: masks use class {used - 1} but [dataset].classes names only {len(names)}")
+    return tuple(names) if names else tuple(f"class_{i}" for i in range(used))
+
+
+@DATASETS.register("segmentation-folder")
+class SegmentationFolder(Dataset):
+    """Paired image/mask PNG folders (masks: class indices, 255 = ignore), one size for all."""
+
+    Params = SegmentationFolderParams
+
+    def load(self) -> LabelledSplits:
+        if not self.params.path:
+            raise StorageBenchError("[dataset].path (or --data) must name the segmentation folder root")
+        root = Path(self.params.path).expanduser()
+        train, test = (read_split(root / split, self.params.mode) for split in ("train", "test"))
+        if train.images.shape[1:] != test.images.shape[1:]:
+            raise StorageBenchError(f"{root}: train images are {train.images.shape[1:]}, test images "
+                                    f"{test.images.shape[1:]}; all images must share one size")
+        return LabelledSplits(train, test, class_names((train, test), list(self.params.classes), root), str(root))
