@@ -22,6 +22,7 @@ from storagebench.errors import StorageBenchError
 from storagebench.parallel import parallel_map
 from storagebench.provenance import git_commit, library_versions, machine
 from storagebench.tasks import DATASETS, TASKS, LabelledSplits, Task
+from storagebench.tasks.dataset import targets_digest
 from storagebench.tasks.subsets import stratified_order
 
 _job: dict[str, Any] = {}  # read by forked cell workers; set by the driver before the pool starts
@@ -164,7 +165,10 @@ def train_and_score(plan: Plan, images: np.ndarray, targets: np.ndarray, seed: i
                             "test_manifest_sha256": test_entry.manifest_sha256, "error": metrics["error"],
                             "metrics": metrics})
     digest = hashlib.sha256(np.ascontiguousarray(images).data)
-    digest.update(np.ascontiguousarray(targets, dtype=np.int64 if targets.ndim == 1 else targets.dtype).data)
+    if isinstance(targets, list):  # one box array per image
+        digest.update(targets_digest(targets).encode())
+    else:
+        digest.update(np.ascontiguousarray(targets, dtype=np.int64 if targets.ndim == 1 else targets.dtype).data)
     return {"train_sha256": digest.hexdigest(), "steps": plan.task.steps_for(len(images)),
             "train_seconds": round(trained - started, 3),
             "eval_seconds": round(time.perf_counter() - trained, 3)}, evaluations

@@ -4,6 +4,7 @@ from __future__ import annotations
 import abc
 import functools
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -19,6 +20,7 @@ class ImageSet:
     images: np.ndarray
     labels: np.ndarray
     masks: np.ndarray | None = None
+    boxes: tuple[np.ndarray, ...] | None = None  # per image K×5: x0, y0, x1, y1, class (1..; 0 is background)
 
     def __post_init__(self) -> None:
         if self.images.dtype != np.uint8 or self.images.ndim not in (3, 4):
@@ -27,18 +29,24 @@ class ImageSet:
             raise ValueError(f"{len(self.images)} images but labels of shape {self.labels.shape}")
         if self.masks is not None and (self.masks.dtype != np.uint8 or self.masks.shape != self.images.shape[:3]):
             raise ValueError(f"masks must be uint8 {self.images.shape[:3]}, got {self.masks.dtype} {self.masks.shape}")
+        if self.boxes is not None and len(self.boxes) != len(self.images):
+            raise ValueError(f"{len(self.images)} images but {len(self.boxes)} box lists")
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def targets(self, indices: np.ndarray | None = None) -> np.ndarray:
-        """What a task trains on and is scored against: the masks when there are any, else the labels."""
+    def targets(self, indices: np.ndarray | None = None) -> np.ndarray | list[np.ndarray]:
+        """What a task trains on and is scored against: masks, else box lists, else the labels."""
+        if self.boxes is not None and self.masks is None:
+            return list(self.boxes) if indices is None else [self.boxes[i] for i in indices]
         chosen = self.labels if self.masks is None else self.masks
         return chosen if indices is None else chosen[indices]
 
     @functools.cached_property
     def target_sizes(self) -> np.ndarray:
         """Bytes each image's target takes stored losslessly: a class label is one byte, a mask its PNG."""
+        if self.boxes is not None and self.masks is None:  # as the COCO JSON stores them
+            return np.array([len(json.dumps(b.tolist())) for b in self.boxes], dtype=np.int64)
         if self.masks is None:
             return np.ones(len(self), dtype=np.int64)
         import imagecodecs
@@ -54,7 +62,19 @@ class ImageSet:
         h.update(np.ascontiguousarray(self.labels, dtype=np.int64).data)
         if self.masks is not None:
             h.update(np.ascontiguousarray(self.masks).data)
+        if self.boxes is not None:
+            h.update(targets_digest(list(self.boxes)).encode())
         return h.hexdigest()
+
+
+def targets_digest(targets: np.ndarray | list[np.ndarray]) -> str:
+    """sha256 of targets, whichever kind: an array, or one array per image."""
+    h = hashlib.sha256()
+    for part in (targets if isinstance(targets, list) else [targets]):
+        part = np.asarray(part)
+        h.update(repr(part.shape).encode())
+        h.update(np.ascontiguousarray(part, dtype=np.int64 if part.dtype.kind in "iub" else part.dtype).data)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True, eq=False)

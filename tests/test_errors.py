@@ -18,7 +18,7 @@ def fails_cleanly(tmp_path, cli_env, args, *needles):
 @pytest.mark.parametrize("old, new, needles", [
     ('name = "jpegxl"', 'name = "jpeg-xxl"', ["unknown compressor 'jpeg-xxl'", "valid compressors: jpegxl"]),
     ('name = "classification"', 'name = "clasification"', ["unknown task", "classification"]),
-    ('name = "fashion-mnist"', 'name = "fmnist"', ["unknown dataset 'fmnist'", "fashion-mnist, fashion-scenes, image-folder, segmentation-folder"]),
+    ('name = "fashion-mnist"', 'name = "fmnist"', ["unknown dataset 'fmnist'", "coco, fashion-mnist, fashion-scenes, image-folder, segmentation-folder"]),
     ('train_levels = ["lossless", 4]', 'train_levels = ["lossless", 40]', ["train_levels", "(0, 25]"]),
     ('test_levels = ["lossless", 8]', 'test_levels = [8]', ["must include the original format"]),
     ("n = [40, 80, 120]", "n = [40, 1000]", ["[benchmark].n: 1000 is larger than the training split (400 images)"]),

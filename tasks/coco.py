@@ -1,0 +1,104 @@
+"""COCO-format detection data: ``ROOT/{train,test}/annotations.json`` (images, categories, boxes; optional
+segmentation) with image files relative to the split folder, read with pycocotools and validated on load."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from storagebench.errors import StorageBenchError
+from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
+from storagebench.tasks.image_folder import open_image
+from storagebench.tasks.registry import DATASETS
+
+
+@dataclass(frozen=True)
+class CocoParams:
+    path: str = ""
+    mode: str = "L"  # "L" (gray) or "RGB"
+
+    def check(self) -> str | None:
+        return None if self.mode in ("L", "RGB") else f"mode must be 'L' or 'RGB', got {self.mode!r}"
+
+
+def load_coco(path: Path):  # noqa: ANN201  (a pycocotools COCO)
+    """Parse and index ``path``; malformed JSON or a missing top-level list is one error naming the file."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise StorageBenchError(f"{path}: missing; a COCO split needs annotations.json") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StorageBenchError(f"{path}: malformed JSON ({exc})") from exc
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "annotations",
+                                                                                     "categories")):
+        raise StorageBenchError(f"{path}: a COCO file needs lists 'images', 'annotations' and 'categories'")
+    from pycocotools.coco import COCO
+
+    coco = COCO()
+    coco.dataset = data
+    try:
+        coco.createIndex()
+    except (KeyError, TypeError) as exc:
+        raise StorageBenchError(f"{path}: malformed COCO entry (missing {exc})") from exc
+    return coco
+
+
+def _check_annotation(ann: dict, image: dict, categories: dict[int, int], path: Path) -> np.ndarray:
+    """[x0, y0, x1, y1, class] with class = 1 + the category's rank among the category ids (0 is background)."""
+    where = f"{path}: annotation {ann.get('id')} of image {image['file_name']}"
+    if ann.get("category_id") not in categories:
+        raise StorageBenchError(f"{where}: unknown category id {ann.get('category_id')!r} "
+                                f"(known: {sorted(categories)})")
+    bbox = ann.get("bbox")
+    if not isinstance(bbox, list) or len(bbox) != 4:
+        raise StorageBenchError(f"{where}: bbox must be [x, y, width, height], got {bbox!r}")
+    x, y, w, h = map(float, bbox)
+    if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > image["width"] or y + h > image["height"]:
+        raise StorageBenchError(f"{where}: box {bbox} is outside the {image['width']}×{image['height']} image")
+    return np.array([x, y, x + w, y + h, categories[ann["category_id"]]], dtype=np.float32)
+
+
+def read_split(split_dir: Path, mode: str) -> tuple[ImageSet, dict[int, str]]:
+    path = split_dir / "annotations.json"
+    coco = load_coco(path)
+    categories = {c["id"]: c["name"] for c in coco.dataset["categories"]}
+    class_of = {category: rank + 1 for rank, category in enumerate(sorted(categories))}
+    images, boxes, first = [], [], None
+    for image_id in sorted(coco.imgs):
+        info = coco.imgs[image_id]
+        image = open_image(split_dir / info["file_name"])
+        if image.size != (info["width"], info["height"]):
+            raise StorageBenchError(f"{path}: image {info['file_name']} is {image.size}, the JSON says "
+                                    f"{(info['width'], info['height'])}")
+        first = first or image.size
+        if image.size != first:
+            raise StorageBenchError(f"{split_dir / info['file_name']}: size {image.size} differs from {first}; "
+                                    f"all images must share one size")
+        images.append(np.asarray(image.convert(mode), dtype=np.uint8))
+        anns = coco.imgToAnns.get(image_id, [])
+        boxes.append(np.stack([_check_annotation(a, info, class_of, path) for a in anns])
+                     if anns else np.zeros((0, 5), np.float32))
+    if not images:
+        raise StorageBenchError(f"{path}: no images")
+    labels = np.array([int(b[0, 4]) if len(b) else 0 for b in boxes], dtype=np.int64)
+    return ImageSet(np.stack(images), labels, boxes=tuple(boxes)), categories
+
+
+@DATASETS.register("coco")
+class Coco(Dataset):
+    """COCO-format detection data (annotations.json per split, images beside it), one image size."""
+
+    Params = CocoParams
+
+    def load(self) -> LabelledSplits:
+        if not self.params.path:
+            raise StorageBenchError("[dataset].path (or --data) must name the COCO root (train/ and test/ inside)")
+        root = Path(self.params.path).expanduser()
+        (train, train_categories), (test, test_categories) = (read_split(root / s, self.params.mode)
+                                                              for s in ("train", "test"))
+        if train_categories != test_categories:
+            raise StorageBenchError(f"{root}: train and test annotations list different categories")
+        names = ["background"] + [train_categories[i] for i in sorted(train_categories)]
+        return LabelledSplits(train, test, tuple(names), str(root))
