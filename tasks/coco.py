@@ -93,9 +93,7 @@ class Coco(Dataset):
     Params = CocoParams
 
     def load(self) -> LabelledSplits:
-        if not self.params.path:
-            raise StorageBenchError("[dataset].path (or --data) must name the COCO root (train/ and test/ inside)")
-        root = Path(self.params.path).expanduser()
+        root = self.required_root("the COCO root (train/ and test/ inside)")
         (train, train_categories), (test, test_categories) = (read_split(root / s, self.params.mode)
                                                               for s in ("train", "test"))
         if train_categories != test_categories:

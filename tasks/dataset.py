@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -100,6 +101,14 @@ class Dataset(abc.ABC):
     @abc.abstractmethod
     def load(self) -> LabelledSplits:
         """Read and validate both splits; raise StorageBenchError naming the file on any problem."""
+
+    def required_root(self, what: str) -> Path:
+        """``[dataset].path`` (or ``--data``), which readers of user folders cannot do without."""
+        from storagebench.errors import StorageBenchError
+
+        if not getattr(self.params, "path", ""):
+            raise StorageBenchError(f"[dataset].path (or --data) must name {what}")
+        return Path(self.params.path).expanduser()
 
     def download(self, root: str) -> str:
         raise NotImplementedError(f"dataset {self.name!r} has no download; place its files yourself")

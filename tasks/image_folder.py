@@ -53,9 +53,7 @@ class ImageFolder(Dataset):
     Params = ImageFolderParams
 
     def load(self) -> LabelledSplits:
-        if not self.params.path:
-            raise StorageBenchError("[dataset].path (or --data) must name the image folder root")
-        root = Path(self.params.path).expanduser()
+        root = self.required_root("the image folder root")
         files = {split: _image_files(root / split) for split in ("train", "test")}
         classes = tuple(files["train"])
         unknown = sorted(set(files["test"]) - set(classes))

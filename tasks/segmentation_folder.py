@@ -80,9 +80,7 @@ class SegmentationFolder(Dataset):
     Params = SegmentationFolderParams
 
     def load(self) -> LabelledSplits:
-        if not self.params.path:
-            raise StorageBenchError("[dataset].path (or --data) must name the segmentation folder root")
-        root = Path(self.params.path).expanduser()
+        root = self.required_root("the segmentation folder root")
         train, test = (read_split(root / split, self.params.mode) for split in ("train", "test"))
         if train.images.shape[1:] != test.images.shape[1:]:
             raise StorageBenchError(f"{root}: train images are {train.images.shape[1:]}, test images "

@@ -76,3 +76,9 @@ def test_fashion_scenes_coco_json_reads_back(tmp_path, fashion_dir, monkeypatch)
     splits = load(tmp_path)
     assert len(splits.train) == 12 and len(splits.classes) == 11
     assert all(np.all(b[:, 2] <= 48) and np.all(b[:, 4] >= 1) for b in splits.train.targets())
+
+
+@pytest.mark.parametrize("name", ["coco", "segmentation-folder", "image-folder"])
+def test_user_folder_readers_need_a_path(name):
+    with pytest.raises(StorageBenchError, match=r"\[dataset\].path \(or --data\) must name"):
+        DATASETS.create(name, {}, "[dataset]").load()
