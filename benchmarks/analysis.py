@@ -7,7 +7,7 @@ from dataclasses import asdict
 import numpy as np
 
 from storagebench.benchmarks.allocation import allocation_table, format_allocation
-from storagebench.benchmarks.fit import ScalingLaw, fit_paper, fit_robust, law_dict, quality
+from storagebench.benchmarks.fit import fit_paper, fit_robust, law_dict, law_from_dict, quality
 from storagebench.benchmarks.uncertainty import CONFIDENCE, bootstrap, compare_forms, extrapolation
 from storagebench.errors import StorageBenchError
 
@@ -54,7 +54,7 @@ def analyse(n: np.ndarray, L: np.ndarray, err: np.ndarray, budgets: list[float] 
 
 
 def describe(summary: dict) -> str:
-    law = ScalingLaw(**{k: v for k, v in summary["params"].items() if k != "nu"})
+    law = law_from_dict(summary["params"])
     paper = summary["paper_method"]["params"]
     boot = summary["bootstrap"]
     ci = {k: f"[{boot[k][0]:.3f}, {boot[k][1]:.3f}]" for k in ("alpha", "beta", "nu")}

@@ -31,8 +31,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{result.entries_reused} reused from cache")
     print(report.summary_table(out))
     outputs = [out / "results.sqlite", out / "config.toml"]
-    try:
-        summary, fits_path, figure = report.fit_results_dir(out)
+    try:  # nothing new trained and fits.json covers these cells: show it rather than refit (bootstrap included)
+        current = report.current_fit(out) if result.cells_trained == 0 else None
+        summary, fits_path, figure = current or report.fit_results_dir(out)
         print(describe(summary))
         outputs += [fits_path, figure]
     except StorageBenchError as exc:  # the grid is still valid; only the analysis needs more cells

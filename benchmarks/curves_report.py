@@ -15,7 +15,7 @@ import numpy as np
 from storagebench.benchmarks.allocation import optimal_n
 from storagebench.benchmarks.config import load_config
 from storagebench.benchmarks.curves import CurveBuilder, CurveCell, TrainingSet, cell_row, schemes
-from storagebench.benchmarks.fit import ScalingLaw
+from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
 from storagebench.benchmarks.report import fit_results_dir, open_results_dir, original_points, write_json_atomic
 from storagebench.benchmarks.runner import Plan, make_plan, say, train_and_score
 from storagebench.benchmarks.store import CompressedSetStore
@@ -57,7 +57,7 @@ def load_law(out: Path) -> ScalingLaw:
     if not fits_path.is_file():
         fit_results_dir(out)
     params = json.loads(fits_path.read_text())["params"]
-    return ScalingLaw(**{k: v for k, v in params.items() if k != "nu"})
+    return law_from_dict(params)
 
 
 def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int, cache_root: Path,
@@ -96,6 +96,7 @@ def _train_pending(plan: Plan, law: ScalingLaw, pending: list[CurveCell], db: An
     entries = {t.entry.path: t.entry for t in sets.values()}
     decoded = {path: entry.decode(plan.codec, workers) for path, entry in entries.items()}
     run_id = db.start_run(plan.config.identity_hash(), git_commit(), library_versions(), machine(), workers)
+    plan.splits.train.target_sizes  # noqa: B018  (computed once here, inherited by the forked workers)
     _job.update(plan=plan, sets=sets, decoded=decoded,
                 test={plan.codec.original_level: (test_entry, test_entry.decode(plan.codec, workers))})
     pending = sorted(pending, key=lambda c: -sets[c.key].n)  # largest first keeps both cores busy

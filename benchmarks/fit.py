@@ -208,3 +208,8 @@ def quality(law: ScalingLaw, n: np.ndarray, L: np.ndarray, err: np.ndarray) -> F
 
 def law_dict(law: ScalingLaw) -> dict:
     return {**asdict(law), "nu": law.nu}
+
+
+def law_from_dict(params: dict) -> ScalingLaw:
+    """Inverse of ``law_dict`` (``nu`` is derived, not a parameter)."""
+    return ScalingLaw(**{k: v for k, v in params.items() if k != "nu"})

@@ -12,7 +12,7 @@ import numpy as np
 
 from storagebench.benchmarks.analysis import analyse
 from storagebench.benchmarks.figures import plot_fit
-from storagebench.benchmarks.fit import ScalingLaw, check_fit_data
+from storagebench.benchmarks.fit import check_fit_data, law_from_dict
 from storagebench.benchmarks.results import ResultsDB
 from storagebench.errors import StorageBenchError
 from storagebench.provenance import git_commit, library_versions
@@ -43,6 +43,18 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
+def current_fit(out: Path) -> tuple[dict, Path, Path] | None:
+    """``fits.json`` when it was fitted to exactly the cells the results dir holds now (else None: refit)."""
+    fits_path = out / "fits.json"
+    if not fits_path.is_file():
+        return None
+    fits = json.loads(fits_path.read_text())
+    points, _, _ = original_points(out)
+    if fits.get("data") != points:
+        return None
+    return fits, fits_path, out / fits["figure"]
+
+
 def missing_cells(out: Path, config: dict[str, Any]) -> list[str]:
     """Cells the benchmark definition has that the results dir does not (yet)."""
     bench = config["benchmark"]
@@ -65,7 +77,7 @@ def fit_results_dir(out: Path, budgets: list[float] | None = None, replicates: i
                                 + ("; run the benchmark to finish them" if missing else "")) from None
     summary = analyse(n, L, err, budgets, replicates)
     name = config["benchmark"]["name"]
-    law = ScalingLaw(**{k: v for k, v in summary["params"].items() if k != "nu"})
+    law = law_from_dict(summary["params"])
     figure = plot_fit(points, law, out / "figures" / "fit.png",
                       f"{name}: {config['task']['name']} on {config['dataset']['name']}, "
                       f"{config['compressor']['name']} (test: {original})")

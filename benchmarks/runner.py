@@ -213,6 +213,7 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int) -> RunReport:
         decoded = {split: {level: (entry, entry.decode(plan.codec, workers)) for level, entry in by_level.items()}
                    for split, by_level in entries.items()}
         run_id = db.start_run(plan.config.identity_hash(), git_commit(), library_versions(), machine(), workers)
+        plan.splits.train.target_sizes  # noqa: B018  (computed once here, inherited by the forked workers)
         _job.update(plan=plan, pool_index=pool_index, **decoded)
         # Largest cells first keeps both cores busy to the end.
         pending.sort(key=lambda c: -c.n)

@@ -20,22 +20,18 @@ def default_workers() -> int:
 
 
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int, desc: str, total: int,
-                 unit: str = "it", weight: Callable[[T], int] = lambda _: 1,
-                 initializer: Callable[..., None] | None = None, initargs: tuple = (),
-                 ordered: bool = True) -> Iterator[R]:
+                 unit: str = "it", weight: Callable[[T], int] = lambda _: 1, ordered: bool = True) -> Iterator[R]:
     """Yield ``fn(item)`` (in input order unless ``ordered=False``: then as each finishes); the bar advances by
     ``weight(item)`` per finished item (by 1 when unordered)."""
     items = list(items)
     with tqdm(total=total, desc=desc, unit=unit, disable=None, leave=False, dynamic_ncols=True) as bar:
         if workers <= 1 or len(items) <= 1:
-            if initializer is not None:
-                initializer(*initargs)
             for item in items:
                 yield fn(item)
                 bar.update(weight(item))
             return
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(min(workers, len(items)), initializer=initializer, initargs=initargs) as pool:
+        with ctx.Pool(min(workers, len(items))) as pool:
             if not ordered:
                 for result in pool.imap_unordered(fn, items):
                     yield result

@@ -8,8 +8,7 @@ import torch
 from torch import nn
 
 from storagebench.tasks.registry import TASKS
-from storagebench.tasks.task import Task
-from storagebench.tasks.training import RECIPE_CHECKS, fit_model, predict_batches, recipe_of, to_tensor
+from storagebench.tasks.training import RECIPE_CHECKS, RecipeTask, fit_model, predict_batches, recipe_of, to_tensor
 
 
 @dataclass(frozen=True)
@@ -63,14 +62,11 @@ class ConvNet(nn.Module):
 
 
 @TASKS.register("classification")
-class Classification(Task):
+class Classification(RecipeTask):
     """Image classification with a ConvNet-D and a declared SGD/Adam recipe."""
 
     Params = ClassificationParams
     metric = "top-1 accuracy"
-
-    def steps_for(self, n: int) -> int:
-        return recipe_of(self.params).steps_for(n)
 
     def train(self, images: np.ndarray, targets: np.ndarray, num_classes: int, seed: int) -> nn.Module:
         torch.manual_seed(seed)

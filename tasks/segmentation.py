@@ -10,8 +10,7 @@ import torch
 from torch import nn
 
 from storagebench.tasks.registry import TASKS
-from storagebench.tasks.task import Task
-from storagebench.tasks.training import RECIPE_CHECKS, fit_model, predict_batches, recipe_of, to_tensor
+from storagebench.tasks.training import RECIPE_CHECKS, RecipeTask, fit_model, predict_batches, recipe_of, to_tensor
 
 IGNORE_INDEX = 255
 
@@ -86,14 +85,11 @@ class _Padded(nn.Module):
 
 
 @TASKS.register("segmentation")
-class Segmentation(Task):
+class Segmentation(RecipeTask):
     """Semantic segmentation with an smp Unet trained from scratch; error = 1 − mIoU."""
 
     Params = SegmentationParams
     metric = "mIoU"
-
-    def steps_for(self, n: int) -> int:
-        return recipe_of(self.params).steps_for(n)
 
     def train(self, images: np.ndarray, targets: np.ndarray, num_classes: int, seed: int) -> nn.Module:
         torch.manual_seed(seed)

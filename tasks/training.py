@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from storagebench.tasks.task import Task
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -34,6 +36,13 @@ RECIPE_CHECKS = (
 
 def recipe_of(params: object) -> Recipe:
     return Recipe(**{name: getattr(params, name) for name in Recipe.__dataclass_fields__})
+
+
+class RecipeTask(Task):
+    """A task trained by ``fit_model`` with the recipe keys of its ``Params``."""
+
+    def steps_for(self, n: int) -> int:
+        return recipe_of(self.params).steps_for(n)
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:

@@ -36,8 +36,12 @@ def test_run_fit_resume_and_provenance(tmp_path, cli_env, fashion_dir):
     assert len(rows) == 6 * 2 and all(0 <= e <= 1 for _, _, e in rows)
     assert run[0] and {"torch", "imagecodecs", "numpy"} <= set(json.loads(run[1]))
 
+    fitted_at = (out / "fits.json").stat().st_mtime_ns
     second = run_cli(["run", str(config), "--out", "out", "--workers", "2"], cli_env, tmp_path)
     assert second.returncode == 0, second.stderr
+    assert (out / "fits.json").stat().st_mtime_ns == fitted_at  # nothing new: the fit is shown, not redone
+    assert second.stdout[second.stdout.index("fit:"):second.stdout.index("outputs:")] == \
+        first.stdout[first.stdout.index("fit:"):first.stdout.index("outputs:")]
     assert "nothing to encode or train" in second.stderr
     assert "0 trained" in second.stderr and "0 sets encoded" in second.stderr and "decode" not in second.stderr
     assert table_of(second.stdout) == table_of(first.stdout)
