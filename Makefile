@@ -12,6 +12,7 @@ test: setup
 
 perf: setup
 	.venv/bin/python benchmarks/perf/compress.py
+	.venv/bin/python benchmarks/perf/detectors.py
 
 clean:
 	rm -rf .venv results

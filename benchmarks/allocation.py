@@ -33,7 +33,12 @@ def _require_additive(law: ScalingLaw) -> None:
 def optimal_n(law: ScalingLaw, s: float) -> float:
     _require_additive(law)
     a, b = law.alpha, law.beta
-    return (a * law.A / (b * law.B)) ** (1 / (a + b)) * s ** (b / (a + b))
+    with np.errstate(all="ignore"):
+        n_star = float((a * law.A / (b * law.B)) ** (1 / (a + b)) * s ** (b / (a + b)))
+    if not 0 < n_star < np.inf or not 0 < s / n_star < np.inf:
+        raise StorageBenchError(f"allocation is degenerate for this fit (n* = {n_star:.3g} at s = {s:.3g}: one of "
+                                f"the n and L terms is negligible, A={law.A:.3g}, B={law.B:.3g})")
+    return n_star
 
 
 def optimal_n_numeric(law: ScalingLaw, s: float) -> float:
@@ -45,21 +50,28 @@ def optimal_n_numeric(law: ScalingLaw, s: float) -> float:
     return float(np.exp(result.x))
 
 
-def allocation_table(law: ScalingLaw, budgets: list[float], min_L: float | None = None) -> list[dict]:
-    """n*, L*, predicted error for each budget; refuses budgets below one image of the smallest measured L."""
+def allocation_table(law: ScalingLaw, budgets: list[float], min_L: float | None = None,
+                     grid: tuple[float, float, float] | None = None) -> list[dict]:
+    """n*, L*, predicted error for each budget; refuses budgets below one image of the smallest measured L.
+    ``grid`` = (largest n, smallest L, largest L) measured: rows outside it are marked as extrapolated."""
     rows = []
     for s in budgets:
         if min_L is not None and s < min_L:
             raise StorageBenchError(f"budget {s:.0f} bytes is smaller than one compressed image (smallest measured "
                                     f"L = {min_L:.0f} bytes)")
         n_star = optimal_n(law, s)
-        rows.append({"s": s, "n_star": n_star, "L_star": s / n_star, "error": float(law.predict(n_star, s / n_star)),
-                     "n_star_numeric": optimal_n_numeric(law, s)})
+        L_star = s / n_star
+        rows.append({"s": s, "n_star": n_star, "L_star": L_star, "error": float(law.predict(n_star, L_star)),
+                     "n_star_numeric": optimal_n_numeric(law, s),
+                     "extrapolated": bool(grid and (n_star > grid[0] or not grid[1] <= L_star <= grid[2]))})
     return rows
 
 
 def format_allocation(rows: list[dict], law: ScalingLaw) -> str:
     lines = [f"optimal allocation (ν = {law.nu:.4f}: excess error ∝ s^-ν)",
              f"{'budget s (bytes)':>18} {'n*':>12} {'L* (bytes)':>11} {'pred. error':>11}"]
-    lines += [f"{r['s']:18.4g} {r['n_star']:12.1f} {r['L_star']:11.1f} {r['error']:11.4f}" for r in rows]
+    lines += [f"{r['s']:18.4g} {r['n_star']:12.1f} {r['L_star']:11.1f} {r['error']:11.4f}"
+              f"{'  *' if r.get('extrapolated') else ''}" for r in rows]
+    if any(r.get("extrapolated") for r in rows):
+        lines.append("  * n* or L* lies outside the measured grid: the law is extrapolated there, treat it as a guess")
     return "\n".join(lines)

@@ -47,7 +47,8 @@ def analyse(n: np.ndarray, L: np.ndarray, err: np.ndarray, budgets: list[float] 
         summary["held_out_note"] = str(exc)
     summary["bootstrap"] = {"confidence": CONFIDENCE, **bootstrap(law, n, L, err, budgets, replicates)}
     try:
-        summary["allocation"] = allocation_table(law, budgets, min_L=float(L.min()))
+        summary["allocation"] = allocation_table(law, budgets, min_L=float(L.min()),
+                                                 grid=(float(n.max()), float(L.min()), float(L.max())))
     except StorageBenchError as exc:
         summary["allocation_error"] = str(exc)
     return summary

@@ -62,6 +62,7 @@ def bootstrap(law: ScalingLaw, n: np.ndarray, L: np.ndarray, err: np.ndarray, bu
     rng = np.random.default_rng(seed)
     samples: dict[str, list[float]] = {"alpha": [], "beta": [], "nu": [], "e_star": []}
     n_star: list[list[float]] = []
+    degenerate = 0
     for _ in range(replicates):
         pick = rng.integers(0, len(err), len(err))
         if len(np.unique(n[pick])) < 2 or len(np.unique(L[pick])) < 2:
@@ -71,7 +72,10 @@ def bootstrap(law: ScalingLaw, n: np.ndarray, L: np.ndarray, err: np.ndarray, bu
             samples[key].append(getattr(refit, key))
         samples["nu"].append(refit.nu)
         if budgets and law.form in ("additive", "no-floor") and refit.A > 0 and refit.B > 0:
-            n_star.append([optimal_n(refit, s) for s in budgets])
+            try:
+                n_star.append([optimal_n(refit, s) for s in budgets])
+            except StorageBenchError:  # n* at 0 or ∞ for this resample: counted, not averaged in
+                degenerate += 1
     tail = 100 * (1 - CONFIDENCE) / 2
     intervals = {k: [float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))] for k, v in samples.items()}
     if n_star:
@@ -79,4 +83,6 @@ def bootstrap(law: ScalingLaw, n: np.ndarray, L: np.ndarray, err: np.ndarray, bu
         intervals["n_star"] = [[float(np.percentile(per_budget[:, i], tail)),
                                 float(np.percentile(per_budget[:, i], 100 - tail))] for i in range(len(budgets))]
     intervals["replicates"] = len(samples["alpha"])
+    if degenerate:
+        intervals["n_star_degenerate_refits"] = degenerate
     return intervals

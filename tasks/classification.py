@@ -8,31 +8,26 @@ import torch
 from torch import nn
 
 from storagebench.tasks.registry import TASKS
-from storagebench.tasks.training import RECIPE_CHECKS, RecipeTask, fit_model, predict_batches, recipe_of, to_tensor
+from storagebench.tasks.training import (RecipeParams, RecipeTask, fit_model, predict_batches,
+                                         supervised, to_tensor)
 
 
 @dataclass(frozen=True)
-class ClassificationParams:
+class ClassificationParams(RecipeParams):
     # ConvNet-D as in the dataset-distillation literature: D × [conv3×3(width) → norm → ReLU → avgpool2].
     depth: int = 3
     width: int = 16
     norm: str = "instance"
     # The training recipe, declared in the benchmark file and recorded with every result.
     epochs: int = 8
-    min_steps: int = 0
     batch_size: int = 128
     optimizer: str = "sgd"
     lr: float = 0.05
-    momentum: float = 0.9
     weight_decay: float = 5e-4
-    schedule: str = "cosine"
     eval_batch_size: int = 500
 
-    def check(self) -> str | None:
-        checks = ((lambda p: p.depth >= 1, "depth must be ≥ 1"), (lambda p: p.width >= 1, "width must be ≥ 1"),
-                  (lambda p: p.norm in ("instance", "batch", "none"), "norm must be 'instance', 'batch' or 'none'"),
-                  *RECIPE_CHECKS)
-        return next((message for ok, message in checks if not ok(self)), None)
+    model_checks = ((lambda p: p.depth >= 1, "depth must be ≥ 1"), (lambda p: p.width >= 1, "width must be ≥ 1"),
+                    (lambda p: p.norm in ("instance", "batch", "none"), "norm must be 'instance', 'batch' or 'none'"))
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -72,7 +67,8 @@ class Classification(RecipeTask):
         torch.manual_seed(seed)
         x, y = to_tensor(images), torch.from_numpy(targets.astype(np.int64))
         model = ConvNet(x.shape[1], num_classes, (x.shape[2], x.shape[3]), self.params)
-        return fit_model(model, x, y, recipe_of(self.params), seed, nn.functional.cross_entropy)
+        return fit_model(model, len(x), self.params, seed,
+                         supervised(model, x, y, nn.functional.cross_entropy))
 
     def evaluate(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         predicted = predict_batches(model, images, self.params.eval_batch_size)

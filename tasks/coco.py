@@ -2,6 +2,8 @@
 segmentation) with image files relative to the split folder, read with pycocotools and validated on load."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +36,20 @@ def load_coco(path: Path):  # noqa: ANN201  (a pycocotools COCO)
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "annotations",
                                                                                      "categories")):
         raise StorageBenchError(f"{path}: a COCO file needs lists 'images', 'annotations' and 'categories'")
-    from pycocotools.coco import COCO
-
-    coco = COCO()
-    coco.dataset = data
     try:
-        coco.createIndex()
+        return indexed_coco(data)
     except (KeyError, TypeError) as exc:
         raise StorageBenchError(f"{path}: malformed COCO entry (missing {exc})") from exc
+
+
+def indexed_coco(data: dict):  # noqa: ANN201  (a pycocotools COCO)
+    """A pycocotools COCO over in-memory JSON, without its progress prints."""
+    from pycocotools.coco import COCO
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO()
+        coco.dataset = data
+        coco.createIndex()
     return coco
 
 
@@ -77,7 +85,8 @@ def read_split(split_dir: Path, mode: str) -> tuple[ImageSet, dict[int, str]]:
             raise StorageBenchError(f"{split_dir / info['file_name']}: size {image.size} differs from {first}; "
                                     f"all images must share one size")
         images.append(np.asarray(image.convert(mode), dtype=np.uint8))
-        anns = coco.imgToAnns.get(image_id, [])
+        # Crowd regions (iscrowd = 1) are skipped: COCO scores them as "ignore", which K×5 boxes cannot express.
+        anns = [a for a in coco.imgToAnns.get(image_id, []) if not a.get("iscrowd")]
         boxes.append(np.stack([_check_annotation(a, info, class_of, path) for a in anns])
                      if anns else np.zeros((0, 5), np.float32))
     if not images:

@@ -22,7 +22,8 @@ from storagebench.provenance import stable_hash
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
 from storagebench.tasks.fashion_mnist import CLASSES, FashionMnist, FashionMnistParams
 from storagebench.tasks.registry import DATASETS
-from storagebench.tasks.segmentation_folder import read_split
+from storagebench.tasks.coco import read_split as read_coco_split
+from storagebench.tasks.segmentation_folder import read_split as read_mask_split
 
 ITEM_THRESHOLD = 40  # item pixels brighter than this belong to the item
 MIN_VISIBLE = 12  # an item occluded down to fewer pixels gets no box
@@ -37,8 +38,11 @@ class FashionScenesParams:
     size: int = 64
     max_items: int = 4
     seed: int = 0
+    target: str = "masks"  # "masks" (segmentation, read as image/mask folders) or "boxes" (detection, read as COCO)
 
     def check(self) -> str | None:
+        if self.target not in ("masks", "boxes"):
+            return f"target must be 'masks' or 'boxes', got {self.target!r}"
         if self.train < 1 or self.test < 1:
             return "train and test must be ≥ 1"
         if not 32 <= self.size <= 512:
@@ -111,19 +115,24 @@ def generate(root: Path, source: LabelledSplits, params: FashionScenesParams) ->
 
 @DATASETS.register("fashion-scenes")
 class FashionScenes(Dataset):
-    """Scenes of 1–4 real Fashion-MNIST items on a textured background, with class masks and boxes."""
+    """Scenes of 1–4 real Fashion-MNIST items on a textured background, with class masks and boxes
+    (``target = "masks"`` for segmentation, ``"boxes"`` for detection)."""
 
     Params = FashionScenesParams
 
     def scene_root(self, source: LabelledSplits) -> Path:
         if self.params.root:
             return Path(self.params.root).expanduser()
-        key = {**asdict(self.params), "path": None, "root": None, "train_source": source.train.fingerprint,
-               "test_source": source.test.fingerprint, "format": 1}
+        key = {**asdict(self.params), "path": None, "root": None,
+               "train_source": source.train.fingerprint, "test_source": source.test.fingerprint, "format": 1}
+        del key["target"]  # one folder serves both targets
         return cache_home() / "datasets" / f"fashion-scenes-{stable_hash(key)[:16]}"
 
     def load(self) -> LabelledSplits:
         source = FashionMnist(FashionMnistParams(self.params.path)).load()
         root = generate(self.scene_root(source), source, self.params)
-        train, test = (read_split(root / split, "L") for split in ("train", "test"))
+        if self.params.target == "boxes":
+            (train, _), (test, _) = (read_coco_split(root / split, "L") for split in ("train", "test"))
+        else:
+            train, test = (read_mask_split(root / split, "L") for split in ("train", "test"))
         return LabelledSplits(train, test, ("background", *CLASSES), str(root))

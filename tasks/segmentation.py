@@ -10,31 +10,21 @@ import torch
 from torch import nn
 
 from storagebench.tasks.registry import TASKS
-from storagebench.tasks.training import RECIPE_CHECKS, RecipeTask, fit_model, predict_batches, recipe_of, to_tensor
+from storagebench.tasks.training import (RecipeParams, RecipeTask, fit_model, predict_batches,
+                                         supervised, to_tensor)
 
 IGNORE_INDEX = 255
 
 
 @dataclass(frozen=True)
-class SegmentationParams:
+class SegmentationParams(RecipeParams):
     encoder: str = "timm-mobilenetv3_small_minimal_100"  # small enough for CPU
     encoder_depth: int = 3
     decoder_width: int = 32  # decoder channels halve at each stage from this
-    epochs: int = 10
-    min_steps: int = 0
-    batch_size: int = 32
-    optimizer: str = "adam"
     lr: float = 3e-3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    schedule: str = "cosine"
-    eval_batch_size: int = 128
 
-    def check(self) -> str | None:
-        checks = ((lambda p: 1 <= p.encoder_depth <= 5, "encoder_depth must be 1..5"),
-                  (lambda p: p.decoder_width >= 2 ** p.encoder_depth, "decoder_width too small for encoder_depth"),
-                  *RECIPE_CHECKS)
-        return next((message for ok, message in checks if not ok(self)), None)
+    model_checks = ((lambda p: 1 <= p.encoder_depth <= 5, "encoder_depth must be 1..5"),
+                    (lambda p: p.decoder_width >= 2 ** p.encoder_depth, "decoder_width too small for encoder_depth"))
 
 
 def confusion_matrix(predicted: np.ndarray, truth: np.ndarray, num_classes: int) -> np.ndarray:
@@ -96,7 +86,7 @@ class Segmentation(RecipeTask):
         x, y = to_tensor(images), torch.from_numpy(targets.astype(np.int64))
         model = _Padded(build_unet(self.params, x.shape[1], num_classes), 2 ** self.params.encoder_depth)
         loss = nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX)
-        return fit_model(model, x, y, recipe_of(self.params), seed, loss)
+        return fit_model(model, len(x), self.params, seed, supervised(model, x, y, loss))
 
     def evaluate(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         num_classes = model.inner.segmentation_head[0].out_channels

@@ -24,7 +24,7 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def train(self, images: np.ndarray, targets: np.ndarray, num_classes: int, seed: int) -> Any:
         """Train a fresh model, seeded by ``seed``, on uint8 images and their targets (``ImageSet.targets``: class
-        labels, or per-pixel masks); return the trained model."""
+        labels, per-pixel masks, or per-image K×5 box arrays); return the trained model."""
 
     @abc.abstractmethod
     def evaluate(self, model: Any, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:

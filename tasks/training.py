@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 import torch
@@ -12,37 +12,43 @@ from torch import nn
 from storagebench.tasks.task import Task
 
 
+RECIPE_CHECKS = (
+    (lambda p: p.epochs >= 1, "epochs must be ≥ 1"), (lambda p: p.batch_size >= 1, "batch_size must be ≥ 1"),
+    (lambda p: p.optimizer in ("sgd", "adam"), "optimizer must be 'sgd' or 'adam'"), (lambda p: p.lr > 0, "lr must be > 0"),
+    (lambda p: p.schedule in ("cosine", "constant"), "schedule must be 'cosine' or 'constant'"),
+    (lambda p: p.eval_batch_size >= 1, "eval_batch_size must be ≥ 1"),
+)
+
+
 @dataclass(frozen=True)
-class Recipe:
-    epochs: int
-    min_steps: int
-    batch_size: int
-    optimizer: str
-    lr: float
-    momentum: float
-    weight_decay: float
-    schedule: str
+class RecipeParams:
+    """The training-recipe keys every task's ``[task]`` table has; a task's ``Params`` subclasses this, adds its
+    model keys and ``model_checks``, and may change the defaults by redeclaring a key."""
+
+    epochs: int = 10
+    min_steps: int = 0
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    eval_batch_size: int = 128
+
+    model_checks: ClassVar[tuple] = ()  # (predicate on the params, message when it fails)
+
+    def check(self) -> str | None:
+        return next((message for ok, message in (*self.model_checks, *RECIPE_CHECKS) if not ok(self)), None)
 
     def steps_for(self, n: int) -> int:
         return max(math.ceil(self.epochs * n / min(self.batch_size, n)), self.min_steps)
 
 
-RECIPE_CHECKS = (
-    (lambda p: p.epochs >= 1, "epochs must be ≥ 1"), (lambda p: p.batch_size >= 1, "batch_size must be ≥ 1"),
-    (lambda p: p.optimizer in ("sgd", "adam"), "optimizer must be 'sgd' or 'adam'"), (lambda p: p.lr > 0, "lr must be > 0"),
-    (lambda p: p.schedule in ("cosine", "constant"), "schedule must be 'cosine' or 'constant'"),
-)
-
-
-def recipe_of(params: object) -> Recipe:
-    return Recipe(**{name: getattr(params, name) for name in Recipe.__dataclass_fields__})
-
-
 class RecipeTask(Task):
-    """A task trained by ``fit_model`` with the recipe keys of its ``Params``."""
+    """A task trained by ``fit_model`` with the recipe keys of its ``Params`` (a ``RecipeParams``)."""
 
     def steps_for(self, n: int) -> int:
-        return recipe_of(self.params).steps_for(n)
+        return self.params.steps_for(n)
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -52,27 +58,34 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return x.float().div_(127.5).sub_(1.0).contiguous()
 
 
-def fit_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int,
-              loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> nn.Module:
-    """Train ``model`` in place for ``recipe.steps_for(len(x))`` steps of shuffled mini-batches."""
+def supervised(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The batch loss of a model that maps inputs to outputs scored against ``y``."""
+    return lambda idx: loss_fn(model(x[idx]), y[idx])
+
+
+def fit_model(model: nn.Module, n: int, recipe: RecipeParams, seed: int,
+              batch_loss: Callable[[torch.Tensor], torch.Tensor]) -> nn.Module:
+    """Train ``model`` in place for ``recipe.steps_for(n)`` steps of shuffled mini-batches of the n training items;
+    ``batch_loss(indices)`` is the loss on one mini-batch."""
     if recipe.optimizer == "adam":
         optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     else:
         optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                                     weight_decay=recipe.weight_decay)
-    steps, batch = recipe.steps_for(len(x)), min(recipe.batch_size, len(x))
+    steps, batch = recipe.steps_for(n), min(recipe.batch_size, n)
     cosine = recipe.schedule == "cosine"
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)) if cosine else 1.0)
     generator = torch.Generator().manual_seed(seed)
-    order, cursor = torch.randperm(len(x), generator=generator), 0
+    order, cursor = torch.randperm(n, generator=generator), 0
     model.train()
     for _ in range(steps):
-        if cursor + batch > len(x):
-            order, cursor = torch.randperm(len(x), generator=generator), 0
+        if cursor + batch > n:
+            order, cursor = torch.randperm(n, generator=generator), 0
         idx = order[cursor:cursor + batch]
         cursor += batch
-        loss = loss_fn(model(x[idx]), y[idx])
+        loss = batch_loss(idx)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -42,6 +42,14 @@ def test_boxes_are_read_with_contiguous_classes(tmp_path):
     assert splits.train.target_sizes.min() > 0 and splits.train.images.shape == (3, 30, 40)
 
 
+def test_crowd_regions_are_skipped(tmp_path):
+    write_coco(tmp_path, "train", annotations=[
+        {"id": 1, "image_id": 1, "category_id": 7, "bbox": [2, 3, 10, 5], "area": 50, "iscrowd": 0},
+        {"id": 2, "image_id": 1, "category_id": 3, "bbox": [20, 10, 15, 15], "area": 225, "iscrowd": 1}])
+    write_coco(tmp_path, "test")
+    assert [len(b) for b in load(tmp_path).train.targets()] == [1, 0, 0]
+
+
 def test_malformed_json(tmp_path):
     path = write_coco(tmp_path, "train")
     write_coco(tmp_path, "test")

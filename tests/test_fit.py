@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from storagebench.benchmarks.allocation import allocation_table, optimal_n, optimal_n_numeric, parse_budget
+from storagebench.benchmarks.allocation import (allocation_table, format_allocation, optimal_n, optimal_n_numeric,
+                                                parse_budget)
 from storagebench.benchmarks.analysis import analyse
 from storagebench.benchmarks.fit import ScalingLaw, fit_paper, fit_robust, quality
 from storagebench.benchmarks.uncertainty import bootstrap
@@ -73,6 +74,12 @@ def test_allocation_table_and_budget_parsing():
         assert r["error"] == pytest.approx(float(FOOD101.predict(r["n_star"], r["L_star"])))
     with pytest.raises(StorageBenchError, match="smaller than one compressed image"):
         allocation_table(FOOD101, [4000.0], min_L=5000)
+    n_star, L_star = rows[0]["n_star"], rows[0]["L_star"]
+    inside = allocation_table(FOOD101, [5e8], grid=(n_star * 2, L_star / 2, L_star * 2))
+    beyond_n = allocation_table(FOOD101, [5e8], grid=(n_star / 2, L_star / 2, L_star * 2))
+    assert not inside[0]["extrapolated"] and beyond_n[0]["extrapolated"]
+    assert "outside the measured grid" in format_allocation(beyond_n, FOOD101)
+    assert "outside" not in format_allocation(inside, FOOD101)
     for bad in ("-3", "lots", "0"):
         with pytest.raises(StorageBenchError, match="not a positive byte count"):
             parse_budget(bad)

@@ -18,7 +18,7 @@ def brute_force_nms(boxes, scores, threshold):
 
 
 def test_nms_matches_brute_force_and_torchvision_imports():
-    import_torchvision()
+    torchvision = import_torchvision()
     generator = torch.Generator().manual_seed(0)
     xy = torch.rand(60, 2, generator=generator) * 50
     boxes = torch.cat([xy, xy + 5 + torch.rand(60, 2, generator=generator) * 20], dim=1)
@@ -26,4 +26,10 @@ def test_nms_matches_brute_force_and_torchvision_imports():
     for threshold in (0.1, 0.5, 0.8):
         kept = torch.ops.torchvision.nms(boxes, scores, threshold).tolist()
         assert kept == brute_force_nms(boxes.tolist(), scores.tolist(), threshold)
+        assert torchvision.ops.nms(boxes, scores, threshold).tolist() == kept  # the path detectors take
+    classes = torch.arange(60) % 3
+    kept = set(torchvision.ops.batched_nms(boxes, scores, classes, 0.5).tolist())
+    expected = {i for c in range(3) for i in torch.nonzero(classes == c).flatten()[
+        brute_force_nms(boxes[classes == c].tolist(), scores[classes == c].tolist(), 0.5)].tolist()}
+    assert kept == expected
     assert isinstance(ensure_torchvision_ops(), bool)
