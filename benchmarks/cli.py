@@ -105,8 +105,9 @@ def _cmd_theory(args: argparse.Namespace) -> int:
 
 
 def _list(registry, describe) -> int:  # noqa: ANN001
+    width = max((len(name) for name, _ in registry.items()), default=0)
     for name, cls in registry.items():
-        print(f"{name:16} {describe(cls)}")
+        print(f"{name:{width}}  {describe(cls)}")
     return 0
 
 

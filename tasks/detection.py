@@ -134,7 +134,7 @@ def coco_map(ground_truth: dict, results: list[dict]) -> dict[str, float]:
 
 @TASKS.register("detection")
 class Detection(RecipeTask):
-    """Object detection with torchvision's FCOS on a small backbone; error = 1 − COCO mAP@[.5:.95]."""
+    """Object detection with torchvision's FCOS on a small backbone trained from scratch, scored by COCOeval."""
 
     Params = DetectionParams
     metric = "COCO mAP@[.5:.95]"

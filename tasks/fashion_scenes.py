@@ -115,8 +115,7 @@ def generate(root: Path, source: LabelledSplits, params: FashionScenesParams) ->
 
 @DATASETS.register("fashion-scenes")
 class FashionScenes(Dataset):
-    """Scenes of 1–4 real Fashion-MNIST items on a textured background, with class masks and boxes
-    (``target = "masks"`` for segmentation, ``"boxes"`` for detection)."""
+    """Scenes of Fashion-MNIST items on a textured background: class masks or boxes (target)."""
 
     Params = FashionScenesParams
 

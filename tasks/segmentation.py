@@ -76,7 +76,7 @@ class _Padded(nn.Module):
 
 @TASKS.register("segmentation")
 class Segmentation(RecipeTask):
-    """Semantic segmentation with an smp Unet trained from scratch; error = 1 − mIoU."""
+    """Semantic segmentation with an smp Unet trained from scratch."""
 
     Params = SegmentationParams
     metric = "mIoU"
