@@ -8,8 +8,7 @@ import torch
 from torch import nn
 
 from storagebench.tasks.registry import TASKS
-from storagebench.tasks.training import (RecipeParams, RecipeTask, fit_model, predict_batches,
-                                         supervised, to_tensor)
+from storagebench.tasks.training import RecipeParams, RecipeTask, predict_batches
 
 
 @dataclass(frozen=True)
@@ -63,12 +62,8 @@ class Classification(RecipeTask):
     Params = ClassificationParams
     metric = "top-1 accuracy"
 
-    def train(self, images: np.ndarray, targets: np.ndarray, num_classes: int, seed: int) -> nn.Module:
-        torch.manual_seed(seed)
-        x, y = to_tensor(images), torch.from_numpy(targets.astype(np.int64))
-        model = ConvNet(x.shape[1], num_classes, (x.shape[2], x.shape[3]), self.params)
-        return fit_model(model, len(x), self.params, seed,
-                         supervised(model, x, y, nn.functional.cross_entropy))
+    def build(self, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
+        return ConvNet(in_channels, num_classes, image_hw, self.params)
 
     def evaluate(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         predicted = predict_batches(model, images, self.params.eval_batch_size)

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from storagebench.errors import StorageBenchError
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
-from storagebench.tasks.image_folder import open_image
+from storagebench.tasks.image_folder import open_image, stack_same_size
 from storagebench.tasks.registry import DATASETS
 
 
@@ -36,6 +37,10 @@ def load_coco(path: Path):  # noqa: ANN201  (a pycocotools COCO)
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "annotations",
                                                                                      "categories")):
         raise StorageBenchError(f"{path}: a COCO file needs lists 'images', 'annotations' and 'categories'")
+    incomplete = next((i for i in data["images"] if not isinstance(i, dict) or not {"id", "file_name", "width",
+                                                                                    "height"} <= i.keys()), None)
+    if incomplete is not None:
+        raise StorageBenchError(f"{path}: image entry {incomplete!r} needs id, file_name, width and height")
     try:
         return indexed_coco(data)
     except (KeyError, TypeError) as exc:
@@ -73,26 +78,27 @@ def read_split(split_dir: Path, mode: str) -> tuple[ImageSet, dict[int, str]]:
     coco = load_coco(path)
     categories = {c["id"]: c["name"] for c in coco.dataset["categories"]}
     class_of = {category: rank + 1 for rank, category in enumerate(sorted(categories))}
-    images, boxes, first = [], [], None
-    for image_id in sorted(coco.imgs):
-        info = coco.imgs[image_id]
+    image_ids = sorted(coco.imgs)
+    if not image_ids:
+        raise StorageBenchError(f"{path}: no images")
+
+    def opened(info: dict) -> Image.Image:
         image = open_image(split_dir / info["file_name"])
         if image.size != (info["width"], info["height"]):
             raise StorageBenchError(f"{path}: image {info['file_name']} is {image.size}, the JSON says "
                                     f"{(info['width'], info['height'])}")
-        first = first or image.size
-        if image.size != first:
-            raise StorageBenchError(f"{split_dir / info['file_name']}: size {image.size} differs from {first}; "
-                                    f"all images must share one size")
-        images.append(np.asarray(image.convert(mode), dtype=np.uint8))
+        return image
+
+    infos = [coco.imgs[i] for i in image_ids]
+    boxes = []  # checked before any image is read, so a bad box fails fast
+    for image_id, info in zip(image_ids, infos):
         # Crowd regions (iscrowd = 1) are skipped: COCO scores them as "ignore", which K×5 boxes cannot express.
         anns = [a for a in coco.imgToAnns.get(image_id, []) if not a.get("iscrowd")]
         boxes.append(np.stack([_check_annotation(a, info, class_of, path) for a in anns])
                      if anns else np.zeros((0, 5), np.float32))
-    if not images:
-        raise StorageBenchError(f"{path}: no images")
+    images = stack_same_size(((split_dir / info["file_name"], opened(info)) for info in infos), mode)
     labels = np.array([int(b[0, 4]) if len(b) else 0 for b in boxes], dtype=np.int64)
-    return ImageSet(np.stack(images), labels, boxes=tuple(boxes)), categories
+    return ImageSet(images, labels, boxes=tuple(boxes)), categories
 
 
 @DATASETS.register("coco")

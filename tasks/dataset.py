@@ -85,6 +85,13 @@ class LabelledSplits:
     classes: tuple[str, ...]
     source: str
 
+    def __post_init__(self) -> None:
+        from storagebench.errors import StorageBenchError
+
+        if self.train.images.shape[1:] != self.test.images.shape[1:]:
+            raise StorageBenchError(f"{self.source}: train images are {self.train.images.shape[1:]}, test images "
+                                    f"{self.test.images.shape[1:]}; all images must share one size")
+
     def split(self, name: str) -> ImageSet:
         return {"train": self.train, "test": self.test}[name]
 

@@ -2,7 +2,7 @@
 error = 1 − mAP@[.5:.95], with AP50 recorded.
 
 The model was chosen by measurement (``benchmarks/perf/detectors.py``): torchvision's stock CPU-sized detectors
-(SSDlite-MobileNetV3, Faster R-CNN-MobileNetV3-320) cost 25–60× more per training step on 64×64 scenes, and
+(SSDlite-MobileNetV3, Faster R-CNN-MobileNetV3-320) cost 55–115× more per training step on 64×64 scenes, and
 RetinaNet on the same backbone about as much as FCOS with a deeper head.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ import contextlib
 import io
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ from torch import nn
 from storagebench.errors import StorageBenchError
 from storagebench.tasks.coco import indexed_coco
 from storagebench.tasks.registry import TASKS
-from storagebench.tasks.training import RecipeParams, RecipeTask, fit_model
+from storagebench.tasks.training import RecipeParams, RecipeTask, outputs_in_batches, to_tensor
 
 @dataclass(frozen=True)
 class DetectionParams(RecipeParams):
@@ -66,7 +67,8 @@ class SmallBackbone(nn.Module):
 
 
 def build_detector(p: DetectionParams, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
-    """``num_classes`` counts the background (class 0); images keep their size (no resize)."""
+    """``num_classes`` counts the background (class 0); images keep their size (no resize) and arrive in [-1, 1]
+    (``to_tensor``), so the detector's own normalisation is the identity."""
     from storagebench.tasks.torchvision_compat import import_torchvision
 
     torchvision = import_torchvision()
@@ -78,15 +80,8 @@ def build_detector(p: DetectionParams, in_channels: int, num_classes: int, image
     anchors = AnchorGenerator(tuple((s,) for s in backbone.strides), ((1.0,),) * len(backbone.strides))
     return torchvision.models.detection.FCOS(
         backbone, num_classes, anchor_generator=anchors, head=FCOSHead(p.fpn_channels, 1, num_classes, p.head_convs),
-        min_size=min(image_hw), max_size=max(image_hw), image_mean=[0.5] * in_channels, image_std=[0.5] * in_channels,
+        min_size=min(image_hw), max_size=max(image_hw), image_mean=[0.0] * in_channels, image_std=[1.0] * in_channels,
         score_thresh=p.score_thresh, detections_per_img=p.detections_per_img)
-
-
-def _image_tensors(images: np.ndarray) -> list[torch.Tensor]:
-    """uint8 N×H×W[×C] → list of float C×H×W in [0, 1] (torchvision detectors normalise inside)."""
-    x = torch.from_numpy(np.ascontiguousarray(images))
-    x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
-    return list(x.float().div_(255.0).contiguous())
 
 
 def _target_dicts(boxes: list[np.ndarray]) -> list[dict[str, torch.Tensor]]:
@@ -139,25 +134,19 @@ class Detection(RecipeTask):
     Params = DetectionParams
     metric = "COCO mAP@[.5:.95]"
 
-    def train(self, images: np.ndarray, targets: list[np.ndarray], num_classes: int, seed: int) -> nn.Module:
-        torch.manual_seed(seed)
-        x, y = _image_tensors(images), _target_dicts(targets)
-        model = build_detector(self.params, x[0].shape[0], num_classes, tuple(images.shape[1:3]))
+    def build(self, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
+        return build_detector(self.params, in_channels, num_classes, image_hw)
 
-        def batch_loss(idx: torch.Tensor) -> torch.Tensor:
-            losses = model([x[i] for i in idx.tolist()], [y[i] for i in idx.tolist()])
-            return sum(losses.values())
-
-        return fit_model(model, len(x), self.params, seed, batch_loss)
+    def batch_loss(self, model: nn.Module, images: np.ndarray,
+                   targets: list[np.ndarray]) -> Callable[[torch.Tensor], torch.Tensor]:
+        x, y = to_tensor(images), _target_dicts(targets)
+        # In training mode torchvision detectors take a list of images and targets and return their losses.
+        return lambda idx: sum(model(list(x[idx]), [y[i] for i in idx.tolist()]).values())
 
     def predict(self, model: nn.Module, images: np.ndarray) -> list[dict[str, np.ndarray]]:
-        model.eval()
-        detections = []
-        with torch.inference_mode():
-            for start in range(0, len(images), self.params.eval_batch_size):
-                outputs = model(_image_tensors(images[start:start + self.params.eval_batch_size]))
-                detections += [{k: v.numpy() for k, v in d.items()} for d in outputs]
-        return detections
+        """Per image: boxes (x0, y0, x1, y1), scores and labels, as numpy arrays."""
+        return [{k: v.numpy() for k, v in d.items()}
+                for batch in outputs_in_batches(model, images, self.params.eval_batch_size) for d in batch]
 
     def evaluate(self, model: nn.Module, images: np.ndarray, targets: list[np.ndarray]) -> dict[str, float]:
         num_classes = model.head.classification_head.num_classes  # counts the background

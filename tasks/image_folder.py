@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -46,6 +47,19 @@ def open_image(path: Path) -> Image.Image:
     return image
 
 
+def stack_same_size(items: Iterable[tuple[Path, Image.Image]], mode: str) -> np.ndarray:
+    """Convert each opened image to ``mode`` and stack them; one whose size differs from the first is one error
+    naming both files."""
+    arrays, first = [], None
+    for path, image in items:
+        first = first or (path, image.size)
+        if image.size != first[1]:
+            raise StorageBenchError(f"{path}: size {image.size} differs from {first[0].name} {first[1]}; all images "
+                                    f"must share one size (resize them first)")
+        arrays.append(np.asarray(image.convert(mode), dtype=np.uint8))
+    return np.stack(arrays)
+
+
 @DATASETS.register("image-folder")
 class ImageFolder(Dataset):
     """Class-per-folder PNG/JPEG images of one size; classes are the train folder names, sorted."""
@@ -65,20 +79,7 @@ class ImageFolder(Dataset):
         if mode == "auto":
             every = [img for items in opened.values() for img, _, _ in items]
             mode = "L" if all(img.mode in GRAY_MODES for img in every) else "RGB"
-        train, test = (self._stack(opened[s], mode) for s in ("train", "test"))
-        if train.images.shape[1:] != test.images.shape[1:]:
-            raise StorageBenchError(f"{root}: train images are {train.images.shape[1:]}, test images "
-                                    f"{test.images.shape[1:]}; all images must share one size")
+        train, test = (ImageSet(stack_same_size(((p, img) for img, p, _ in opened[s]), mode),
+                                np.array([label for _, _, label in opened[s]], dtype=np.int64))
+                       for s in ("train", "test"))
         return LabelledSplits(train, test, classes, str(root))
-
-    @staticmethod
-    def _stack(items: list[tuple[Image.Image, Path, int]], mode: str) -> ImageSet:
-        first_image, first_path, _ = items[0]
-        arrays = []
-        for image, path, _ in items:
-            if image.size != first_image.size:
-                raise StorageBenchError(f"{path}: size {image.size} differs from {first_path} {first_image.size}; "
-                                        f"all images must share one size (resize them first)")
-            arrays.append(np.asarray(image.convert(mode), dtype=np.uint8))
-        labels = np.array([label for _, _, label in items], dtype=np.int64)
-        return ImageSet(np.stack(arrays), labels)

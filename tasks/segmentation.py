@@ -10,8 +10,7 @@ import torch
 from torch import nn
 
 from storagebench.tasks.registry import TASKS
-from storagebench.tasks.training import (RecipeParams, RecipeTask, fit_model, predict_batches,
-                                         supervised, to_tensor)
+from storagebench.tasks.training import RecipeParams, RecipeTask, predict_batches
 
 IGNORE_INDEX = 255
 
@@ -80,13 +79,10 @@ class Segmentation(RecipeTask):
 
     Params = SegmentationParams
     metric = "mIoU"
+    ignore_index = IGNORE_INDEX
 
-    def train(self, images: np.ndarray, targets: np.ndarray, num_classes: int, seed: int) -> nn.Module:
-        torch.manual_seed(seed)
-        x, y = to_tensor(images), torch.from_numpy(targets.astype(np.int64))
-        model = _Padded(build_unet(self.params, x.shape[1], num_classes), 2 ** self.params.encoder_depth)
-        loss = nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX)
-        return fit_model(model, len(x), self.params, seed, supervised(model, x, y, loss))
+    def build(self, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
+        return _Padded(build_unet(self.params, in_channels, num_classes), 2 ** self.params.encoder_depth)
 
     def evaluate(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         num_classes = model.inner.segmentation_head[0].out_channels

@@ -9,7 +9,7 @@ import numpy as np
 
 from storagebench.errors import StorageBenchError
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
-from storagebench.tasks.image_folder import open_image
+from storagebench.tasks.image_folder import open_image, stack_same_size
 from storagebench.tasks.registry import DATASETS
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -49,21 +49,17 @@ def read_split(split_dir: Path, mode: str) -> ImageSet:
     image_paths = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not image_paths:
         raise StorageBenchError(f"{image_dir}: no .png/.jpg images")
-    images, masks, first = [], [], None
+    images = stack_same_size(((p, open_image(p)) for p in image_paths), mode)
+    size = (images.shape[2], images.shape[1])
+    masks = []
     for path in image_paths:
-        image = open_image(path)
-        first = first or (path, image.size)
-        if image.size != first[1]:
-            raise StorageBenchError(f"{path}: size {image.size} differs from {first[0].name} {first[1]}; all images "
-                                    f"must share one size")
         mask_path = mask_dir / (path.stem + ".png")
         if not mask_path.is_file():
             raise StorageBenchError(f"{mask_path}: missing mask for {path}")
-        images.append(np.asarray(image.convert(mode), dtype=np.uint8))
-        masks.append(_read_mask(mask_path, image.size, path))
+        masks.append(_read_mask(mask_path, size, path))
     masks_array = np.stack(masks)
     labels = np.array([dominant_class(m) for m in masks_array], dtype=np.int64)
-    return ImageSet(np.stack(images), labels, masks_array)
+    return ImageSet(images, labels, masks_array)
 
 
 def class_names(splits: tuple[ImageSet, ImageSet], names: list, root: Path) -> tuple[str, ...]:
@@ -82,7 +78,4 @@ class SegmentationFolder(Dataset):
     def load(self) -> LabelledSplits:
         root = self.required_root("the segmentation folder root")
         train, test = (read_split(root / split, self.params.mode) for split in ("train", "test"))
-        if train.images.shape[1:] != test.images.shape[1:]:
-            raise StorageBenchError(f"{root}: train images are {train.images.shape[1:]}, test images "
-                                    f"{test.images.shape[1:]}; all images must share one size")
         return LabelledSplits(train, test, class_names((train, test), list(self.params.classes), root), str(root))

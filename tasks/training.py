@@ -1,9 +1,10 @@
 """The training loop every task shares: seeded init and batch order, a declared recipe, tensors in memory."""
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -45,10 +46,28 @@ class RecipeParams:
 
 
 class RecipeTask(Task):
-    """A task trained by ``fit_model`` with the recipe keys of its ``Params`` (a ``RecipeParams``)."""
+    """A task trained by ``fit_model`` with the recipe keys of its ``Params`` (a ``RecipeParams``). Subclasses say
+    how to ``build`` the model; the default ``batch_loss`` is cross-entropy of the model's logits against integer
+    targets (class labels, or per-pixel classes with ``ignore_index``)."""
+
+    ignore_index: ClassVar[int] = -100  # torch's default: no target is ignored
 
     def steps_for(self, n: int) -> int:
         return self.params.steps_for(n)
+
+    @abc.abstractmethod
+    def build(self, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
+        """A fresh, randomly initialised model (seeded by the caller)."""
+
+    def batch_loss(self, model: nn.Module, images: np.ndarray, targets: Any) -> Callable[[torch.Tensor], torch.Tensor]:
+        x, y = to_tensor(images), torch.from_numpy(np.asarray(targets, dtype=np.int64))
+        return lambda idx: nn.functional.cross_entropy(model(x[idx]), y[idx], ignore_index=self.ignore_index)
+
+    def train(self, images: np.ndarray, targets: Any, num_classes: int, seed: int) -> nn.Module:
+        torch.manual_seed(seed)
+        channels = 1 if images.ndim == 3 else images.shape[3]
+        model = self.build(channels, num_classes, (images.shape[1], images.shape[2]))
+        return fit_model(model, len(images), self.params, seed, self.batch_loss(model, images, targets))
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -56,12 +75,6 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     x = torch.from_numpy(np.ascontiguousarray(images))
     x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
     return x.float().div_(127.5).sub_(1.0).contiguous()
-
-
-def supervised(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The batch loss of a model that maps inputs to outputs scored against ``y``."""
-    return lambda idx: loss_fn(model(x[idx]), y[idx])
 
 
 def fit_model(model: nn.Module, n: int, recipe: RecipeParams, seed: int,
@@ -93,11 +106,15 @@ def fit_model(model: nn.Module, n: int, recipe: RecipeParams, seed: int,
     return model
 
 
-def predict_batches(model: nn.Module, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """argmax over the class dimension, in batches, without gradients."""
+def outputs_in_batches(model: nn.Module, images: np.ndarray, batch_size: int) -> Iterator[Any]:
+    """The model's outputs on ``images`` (as ``to_tensor`` gives them), a batch at a time, in eval mode, without
+    gradients."""
     model.eval()
-    outputs = []
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
-            outputs.append(model(to_tensor(images[start:start + batch_size])).argmax(1).numpy())
-    return np.concatenate(outputs)
+            yield model(to_tensor(images[start:start + batch_size]))
+
+
+def predict_batches(model: nn.Module, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """argmax over the class dimension of the model's logits."""
+    return np.concatenate([out.argmax(1).numpy() for out in outputs_in_batches(model, images, batch_size)])

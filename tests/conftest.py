@@ -93,3 +93,16 @@ def cli_env(tmp_path: Path, fashion_dir: Path) -> dict[str, str]:
 def run_cli(args: list[str], env: dict[str, str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:  # noqa: ANN003
     return subprocess.run([sys.executable, "-m", "storagebench.benchmarks.cli", *args], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def before_and_after_training(task, train: tuple, test: tuple, num_classes: int) -> tuple[dict, dict]:  # noqa: ANN001
+    """A task's test metrics for its untrained model (built with seed 0) and after ``task.train`` with seed 0;
+    ``train`` and ``test`` are (images, targets)."""
+    import torch
+
+    images = test[0]
+    torch.manual_seed(0)
+    untrained = task.build(1 if images.ndim == 3 else images.shape[3], num_classes, images.shape[1:3])
+    before = task.evaluate(untrained, *test)
+    return before, task.evaluate(task.train(*train, num_classes, seed=0), *test)
+

@@ -1,7 +1,6 @@
 import numpy as np
-import torch
 
-from conftest import synthetic_images
+from conftest import before_and_after_training, synthetic_images
 from storagebench.tasks import TASKS
 
 
@@ -9,13 +8,8 @@ def test_training_beats_the_untrained_model_and_is_deterministic():
     task = TASKS.create("classification", {"width": 8, "epochs": 3, "min_steps": 40, "batch_size": 32}, "[task]")
     train_x, train_y = synthetic_images(300, seed=1)
     test_x, test_y = synthetic_images(200, seed=2)
-    torch.manual_seed(0)
-    from storagebench.tasks.classification import ConvNet
-    untrained = ConvNet(1, 10, (28, 28), task.params)
-    before = task.evaluate(untrained, test_x, test_y.astype(np.int64))["error"]
-    model = task.train(train_x, train_y, 10, seed=0)
-    after = task.evaluate(model, test_x, test_y.astype(np.int64))
-    assert after["error"] < before - 0.3 and 0 <= after["error"] <= 1
+    before, after = before_and_after_training(task, (train_x, train_y), (test_x, test_y.astype(np.int64)), 10)
+    assert after["error"] < before["error"] - 0.3 and 0 <= after["error"] <= 1
     again = task.evaluate(task.train(train_x, train_y, 10, seed=0), test_x, test_y.astype(np.int64))
     assert again == after
 

@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import before_and_after_training
 from storagebench.errors import StorageBenchError
 from storagebench.tasks import DATASETS, TASKS
 from storagebench.tasks.detection import coco_ground_truth, coco_map, coco_results
@@ -79,18 +80,10 @@ def test_fashion_scenes_boxes_come_back_through_the_coco_reader(tmp_path, fashio
 
 
 def test_fcos_learns_scenes(tmp_path, fashion_dir, monkeypatch):
-    import torch
-
-    from storagebench.tasks.detection import build_detector
-
     splits = scenes(tmp_path, fashion_dir, monkeypatch, train=128, test=32, size=48)
     task = TASKS.create("detection", {"epochs": 1, "min_steps": 200, "lr": 5e-3}, "[task]")
-    num_classes = len(splits.classes)
-    torch.manual_seed(0)
-    untrained = build_detector(task.params, 1, num_classes, (48, 48))
-    before = task.evaluate(untrained, splits.test.images, splits.test.targets())
-    model = task.train(splits.train.images, splits.train.targets(), num_classes, seed=0)
-    after = task.evaluate(model, splits.test.images, splits.test.targets())
+    before, after = before_and_after_training(task, (splits.train.images, splits.train.targets()),
+                                              (splits.test.images, splits.test.targets()), len(splits.classes))
     # 200 steps on 128 scenes: far from converged, but an untrained FCOS scores nothing at all
     assert before["map"] < 0.01 and after["map"] > 0.04 and after["ap50"] > 0.1
     assert after["error"] < before["error"] - 0.04

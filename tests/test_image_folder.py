@@ -41,6 +41,15 @@ def test_image_of_another_size_is_named(tmp_path):
         load(root)
 
 
+def test_train_and_test_of_different_sizes(tmp_path):
+    make_folder(tmp_path / "a")
+    make_folder(tmp_path / "b", size=(8, 8))
+    (tmp_path / "a" / "test").rename(tmp_path / "a" / "old-test")
+    (tmp_path / "b" / "test").rename(tmp_path / "a" / "test")
+    with pytest.raises(StorageBenchError, match=r"train images are \(10, 12\), test images \(8, 8\)"):
+        load(tmp_path / "a")
+
+
 def test_test_class_missing_from_train(tmp_path):
     root = make_folder(tmp_path)
     (root / "test" / "bird").mkdir()

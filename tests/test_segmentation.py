@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import before_and_after_training
 from storagebench.errors import StorageBenchError
 from storagebench.tasks import DATASETS, TASKS
 from storagebench.tasks.fashion_scenes import compose_scene
@@ -53,12 +54,21 @@ def test_folder_reader_accepts_gray_and_palette_masks(tmp_path):
     assert np.array_equal(splits.train.targets(np.array([1])), splits.train.masks[[1]])
 
 
-def test_missing_mask_and_mask_of_the_wrong_size_are_named(tmp_path):
+@pytest.mark.parametrize("split, folder, name, message", [
+    ("train", "masks", "2.png", r"2.png: mask size \(10, 10\) differs from its image 2.png"),
+    ("test", "images", "3.png", r"3.png: size \(10, 10\) differs from 0.png \(16, 12\)"),
+])
+def test_a_file_of_the_wrong_size_is_named(tmp_path, split, folder, name, message):
     write_pairs(tmp_path, "train")
     write_pairs(tmp_path, "test")
-    Image.new("L", (10, 10)).save(tmp_path / "train" / "masks" / "2.png")
-    with pytest.raises(StorageBenchError, match=r"2.png: mask size \(10, 10\) differs from its image 2.png"):
+    Image.new("L", (10, 10)).save(tmp_path / split / folder / name)
+    with pytest.raises(StorageBenchError, match=message):
         load(tmp_path)
+
+
+def test_missing_mask_is_named(tmp_path):
+    write_pairs(tmp_path, "train")
+    write_pairs(tmp_path, "test")
     (tmp_path / "train" / "masks" / "2.png").unlink()
     with pytest.raises(StorageBenchError, match="2.png: missing mask"):
         load(tmp_path)
@@ -104,12 +114,6 @@ def test_unet_learns_scenes(tmp_path, fashion_dir, monkeypatch):
     splits = DATASETS.create("fashion-scenes", {"root": str(tmp_path / "s"), "train": 96, "test": 32, "size": 32},
                              "[dataset]").load()
     task = TASKS.create("segmentation", {"epochs": 1, "min_steps": 150, "batch_size": 16}, "[task]")
-    num_classes = len(splits.classes)
-    import torch
-    from storagebench.tasks.segmentation import _Padded, build_unet
-    torch.manual_seed(0)
-    untrained = _Padded(build_unet(task.params, 1, num_classes), 8)
-    before = task.evaluate(untrained, splits.test.images, splits.test.targets())["error"]
-    model = task.train(splits.train.images, splits.train.targets(), num_classes, seed=0)
-    after = task.evaluate(model, splits.test.images, splits.test.targets())
-    assert after["error"] < before - 0.05 and 0 < after["miou"] <= 1
+    before, after = before_and_after_training(task, (splits.train.images, splits.train.targets()),
+                                              (splits.test.images, splits.test.targets()), len(splits.classes))
+    assert after["error"] < before["error"] - 0.05 and 0 < after["miou"] <= 1

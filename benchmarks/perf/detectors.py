@@ -13,7 +13,9 @@ import time
 import numpy as np
 import torch
 
-from storagebench.tasks.detection import DetectionParams, SmallBackbone, _image_tensors, _target_dicts, build_detector
+from storagebench.tasks import TASKS
+from storagebench.tasks.detection import SmallBackbone, _target_dicts
+from storagebench.tasks.training import to_tensor
 from storagebench.tasks.fashion_scenes import compose_scene
 from storagebench.tasks.torchvision_compat import import_torchvision
 
@@ -34,7 +36,7 @@ def retinanet(num_classes: int, size: int) -> torch.nn.Module:
     detection = import_torchvision().models.detection
     anchors = detection.anchor_utils.AnchorGenerator(((16, 24), (32, 48)), ((0.5, 1.0, 2.0),) * 2)
     return detection.RetinaNet(SmallBackbone(1, 16, 64), num_classes, anchor_generator=anchors, min_size=size,
-                               max_size=size, image_mean=[0.5], image_std=[0.5])
+                               max_size=size, image_mean=[0.0], image_std=[1.0])
 
 
 def stock(name: str, num_classes: int, size: int) -> torch.nn.Module:
@@ -70,16 +72,16 @@ def main() -> None:
     gray, boxes = scenes(4 * args.batch, args.size)
     targets = _target_dicts(boxes)
     hw = (args.size, args.size)
-    candidates = {"fcos small (the task's default)": lambda: build_detector(DetectionParams(), 1, 11, hw),
-                  "fcos small, torchvision's head": lambda: build_detector(
-                      DetectionParams(fpn_channels=64, head_convs=4), 1, 11, hw),
+    candidates = {"fcos small (the task's default)": lambda: TASKS.create("detection", {}, "").build(1, 11, hw),
+                  "fcos small, torchvision's head": lambda: TASKS.create(
+                      "detection", {"fpn_channels": 64, "head_convs": 4}, "").build(1, 11, hw),
                   "retinanet small": lambda: retinanet(11, args.size)}
     candidates |= {name: lambda name=name: stock(name, 11, args.size)
                    for name in ("ssdlite-mobilenetv3", "fasterrcnn-mobilenetv3-320")}
     baseline = None
     for name, build in candidates.items():
         stock_model = name in ("ssdlite-mobilenetv3", "fasterrcnn-mobilenetv3-320")  # they take RGB
-        images = _image_tensors(np.repeat(gray[..., None], 3, axis=-1) if stock_model else gray)
+        images = list(to_tensor(np.repeat(gray[..., None], 3, axis=-1) if stock_model else gray))
         ms = time_steps(build(), images, targets, args.steps, args.batch)
         baseline = baseline or ms
         print(f"{name:34s} {ms:8.1f} ms/step  ×{ms / baseline:5.2f}", flush=True)
