@@ -24,6 +24,19 @@ def parse_budget(text: str) -> float:
     return float(match.group(1)) * SUFFIXES[match.group(2)]
 
 
+def budgets_for(n: np.ndarray, L: np.ndarray, budgets: list[float] | None = None) -> list[float]:
+    """``budgets``, or by default four spanning the grid's storage (twice its smallest n·L to its largest); each must
+    hold at least one image of the smallest measured L."""
+    n, L = np.asarray(n, dtype=float), np.asarray(L, dtype=float)
+    if not budgets:
+        storage = n * L
+        budgets = [float(f"{b:.3g}") for b in np.geomspace(2 * storage.min(), storage.max(), 4)]
+    if min(budgets) < L.min():
+        raise StorageBenchError(f"budget {min(budgets):.0f} bytes is smaller than one compressed image (smallest "
+                                f"measured L = {L.min():.0f} bytes)")
+    return list(budgets)
+
+
 def _require_additive(law: ScalingLaw) -> None:
     if law.form not in ("additive", "no-floor") or law.A <= 0 or law.B <= 0:
         raise StorageBenchError(f"allocation needs an additive law with A, B > 0 (got form {law.form!r}, "
@@ -50,19 +63,15 @@ def optimal_n_numeric(law: ScalingLaw, s: float) -> float:
     return float(np.exp(result.x))
 
 
-def allocation_table(law: ScalingLaw, budgets: list[float], min_L: float | None = None,
+def allocation_table(law: ScalingLaw, budgets: list[float],
                      grid: tuple[float, float, float] | None = None) -> list[dict]:
-    """n*, L*, predicted error for each budget; refuses budgets below one image of the smallest measured L.
-    ``grid`` = (largest n, smallest L, largest L) measured: rows outside it are marked as extrapolated."""
+    """n*, L*, predicted error for each budget. ``grid`` = (largest n, smallest L, largest L) measured: rows outside
+    it are marked as extrapolated."""
     rows = []
     for s in budgets:
-        if min_L is not None and s < min_L:
-            raise StorageBenchError(f"budget {s:.0f} bytes is smaller than one compressed image (smallest measured "
-                                    f"L = {min_L:.0f} bytes)")
         n_star = optimal_n(law, s)
         L_star = s / n_star
         rows.append({"s": s, "n_star": n_star, "L_star": L_star, "error": float(law.predict(n_star, L_star)),
-                     "n_star_numeric": optimal_n_numeric(law, s),
                      "extrapolated": bool(grid and (n_star > grid[0] or not grid[1] <= L_star <= grid[2]))})
     return rows
 

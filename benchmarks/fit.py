@@ -10,7 +10,7 @@ linear space — is offered for comparison. Forms: ``additive`` (the law above),
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit, least_squares, minimize, nnls
@@ -82,8 +82,8 @@ def _gradient(form: str, p: np.ndarray, n: np.ndarray, L: np.ndarray) -> np.ndar
     law = _unpack(form, p)
     if form == "multiplicative":
         term = law.A * n ** -law.alpha * L ** -law.beta
-        return np.column_stack([np.ones_like(n), term / law.A if law.A else n ** -law.alpha * L ** -law.beta,
-                                -term * np.log(n), -term * np.log(L)])
+        return np.column_stack([np.ones_like(n), n ** -law.alpha * L ** -law.beta, -term * np.log(n),
+                                -term * np.log(L)])
     n_term, L_term = n ** -law.alpha, L ** -law.beta
     columns = [n_term, -law.A * n_term * np.log(n), L_term, -law.B * L_term * np.log(L)]
     return np.column_stack(([np.ones_like(n)] if form == "additive" else []) + columns)
@@ -123,12 +123,16 @@ def _project(form: str, alpha: float, beta: float, n: np.ndarray, L: np.ndarray,
 
 
 def check_fit_data(n: np.ndarray, L: np.ndarray, err: np.ndarray) -> None:
-    if len(np.unique(n)) < 2 or len(np.unique(np.round(L, 6))) < 2 or len(err) < 5:
+    """One clear error for data the law cannot be fitted to."""
+    for name, values in (("n", n), ("L", L), ("error", err)):
+        if not np.all(np.isfinite(values)) or np.any(values <= 0):
+            raise StorageBenchError(f"the fit needs finite, positive {name} values; got {values.min():.3g}..."
+                                    f"{values.max():.3g}" + (" (an error of exactly 0 has no logarithm: use a larger "
+                                                             "test split)" if name == "error" else ""))
+    distinct_n, distinct_L = len(np.unique(n)), len(np.unique(np.round(L, 6)))
+    if distinct_n < 2 or distinct_L < 2 or len(err) < 5:
         raise StorageBenchError(f"the fit needs ≥ 2 distinct n, ≥ 2 distinct L and ≥ 5 points; got "
-                                f"{len(np.unique(n))} n, {len(np.unique(L))} L, {len(err)} points")
-    if np.any(err <= 0) or np.any(n <= 0) or np.any(L <= 0):
-        raise StorageBenchError("the fit needs positive n, L and error (an error of exactly 0 has no logarithm: "
-                                "use a larger test split)")
+                                f"{distinct_n} n, {distinct_L} L, {len(err)} points")
 
 
 def refine(law: ScalingLaw, n: np.ndarray, L: np.ndarray, err: np.ndarray) -> ScalingLaw:
@@ -211,5 +215,5 @@ def law_dict(law: ScalingLaw) -> dict:
 
 
 def law_from_dict(params: dict) -> ScalingLaw:
-    """Inverse of ``law_dict`` (``nu`` is derived, not a parameter)."""
-    return ScalingLaw(**{k: v for k, v in params.items() if k != "nu"})
+    """Inverse of ``law_dict``: the law's own fields; derived keys (``nu``, qualities stored beside them) are left."""
+    return ScalingLaw(**{f.name: params[f.name] for f in fields(ScalingLaw) if f.name in params})

@@ -43,10 +43,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy.optimize import brentq
 
-from storagebench.benchmarks.fit import ScalingLaw, fit_robust, quality
-
-LAW_KEYS = ("e_star", "A", "alpha", "B", "beta")
-
+from storagebench.benchmarks.fit import ScalingLaw, fit_robust, law_dict, law_from_dict, quality
 
 @dataclass(frozen=True)
 class StylizedModel:
@@ -59,8 +56,9 @@ class StylizedModel:
     bits_per_coordinate: float = 1.0
 
     def __post_init__(self):
-        if self.ridge <= 0 or self.levels < 1:
-            raise ValueError(f"need ridge > 0 and levels ≥ 1, got ridge={self.ridge}, levels={self.levels}")
+        if self.ridge <= 0 or self.levels < 1 or self.p <= 0 or self.q < 1 or self.r <= 0 or self.tau < 0:
+            raise ValueError(f"need p > 0, q ≥ 1, r > 0, tau ≥ 0, ridge > 0 and levels ≥ 1; got p={self.p}, "
+                             f"q={self.q}, r={self.r}, tau={self.tau}, ridge={self.ridge}, levels={self.levels}")
 
     def _level_arrays(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per kept level: multiplicity, coordinate variance σ, coordinate energy θ²σ."""
@@ -140,20 +138,16 @@ def _columns(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tuple(np.array([row[key] for row in rows], dtype=float) for key in ("n", "L", "excess"))
 
 
-def _law(fit: dict) -> ScalingLaw:
-    return ScalingLaw(*(fit[key] for key in LAW_KEYS))
-
-
 def fit_theory(rows: list[dict]) -> dict:
     """The same robust fit as measured grids get (benchmarks/fit.py), on the excess risk."""
     n, L, excess = _columns(rows)
     law = fit_robust(n, L, excess)
-    return {**{key: float(getattr(law, key)) for key in LAW_KEYS}, "r2_log": quality(law, n, L, excess).r2_log}
+    return {**law_dict(law), "r2_log": quality(law, n, L, excess).r2_log}
 
 
 def plot_theory(rows: list[dict], fit: dict, path) -> Path:
     path = Path(path)
-    law = _law(fit)
+    law = law_from_dict(fit)
     fig = Figure(figsize=(11, 4.5))
     FigureCanvasAgg(fig)  # an explicit Agg canvas: no pyplot state, no global backend switch
     by_n, by_L = fig.subplots(1, 2)

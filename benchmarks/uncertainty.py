@@ -15,10 +15,6 @@ from storagebench.errors import StorageBenchError
 CONFIDENCE = 0.90
 
 
-def _held_out_log_error(law: ScalingLaw, n: np.ndarray, L: np.ndarray, err: np.ndarray) -> np.ndarray:
-    return np.log(law.predict(n, L) / err)
-
-
 def leave_one_budget_out(n: np.ndarray, L: np.ndarray, err: np.ndarray, form: str) -> float:
     """RMS log error on each n held out in turn (fit on the rest)."""
     residuals = []
@@ -28,7 +24,7 @@ def leave_one_budget_out(n: np.ndarray, L: np.ndarray, err: np.ndarray, form: st
             law = fit_robust(n[train], L[train], err[train], form)
         except StorageBenchError:  # too few cells left to fit without this n
             continue
-        residuals.append(_held_out_log_error(law, n[~train], L[~train], err[~train]))
+        residuals.append(np.log(law.predict(n[~train], L[~train]) / err[~train]))
     if not residuals:
         raise StorageBenchError("leave-one-budget-out needs a fittable grid after removing any one n "
                                 "(≥ 3 distinct n and ≥ 5 cells left)")
@@ -63,6 +59,7 @@ def bootstrap(law: ScalingLaw, n: np.ndarray, L: np.ndarray, err: np.ndarray, bu
     samples: dict[str, list[float]] = {"alpha": [], "beta": [], "nu": [], "e_star": []}
     n_star: list[list[float]] = []
     degenerate = 0
+    allocate = bool(budgets) and law.form in ("additive", "no-floor")
     for _ in range(replicates):
         pick = rng.integers(0, len(err), len(err))
         if len(np.unique(n[pick])) < 2 or len(np.unique(L[pick])) < 2:
@@ -71,10 +68,10 @@ def bootstrap(law: ScalingLaw, n: np.ndarray, L: np.ndarray, err: np.ndarray, bu
         for key in ("alpha", "beta", "e_star"):
             samples[key].append(getattr(refit, key))
         samples["nu"].append(refit.nu)
-        if budgets and law.form in ("additive", "no-floor") and refit.A > 0 and refit.B > 0:
+        if allocate:
             try:
                 n_star.append([optimal_n(refit, s) for s in budgets])
-            except StorageBenchError:  # n* at 0 or ∞ for this resample: counted, not averaged in
+            except StorageBenchError:  # no n or no L term, or n* at 0 or ∞, for this resample: counted, not averaged
                 degenerate += 1
     tail = 100 * (1 - CONFIDENCE) / 2
     intervals = {k: [float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))] for k, v in samples.items()}
