@@ -16,7 +16,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from storagebench.benchmarks.analysis import describe
     from storagebench.benchmarks.config import load_config
     from storagebench.benchmarks.runner import make_plan, run, say
-    from storagebench.benchmarks.store import default_cache_root
 
     started = time.perf_counter()
     config = load_config(args.config)
@@ -25,7 +24,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     say(f"benchmark {config.name!r} from {config.source}: {len(plan.cells)} cells "
         f"({len(plan.train_levels)} train levels × {len(config.n)} n × {len(config.seeds)} seeds), "
         f"{len(plan.test_levels)} test levels, {args.workers} workers")
-    result = run(plan, out, Path(args.cache) if args.cache else default_cache_root(), args.workers)
+    result = run(plan, out, _cache_root(args), args.workers)
     say(f"cells: {result.cells_trained} trained, {result.cells_skipped} already done; "
         f"store: {result.entries_encoded} sets encoded ({result.images_encoded} images), "
         f"{result.entries_reused} reused from cache")
@@ -68,14 +67,12 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
 
 def _cmd_curves(args: argparse.Namespace) -> int:
     from storagebench.benchmarks.allocation import parse_budget
-    from storagebench.benchmarks.curves_report import check_budgets, format_summary, load_law, run_curves, write_curves
-    from storagebench.benchmarks.store import default_cache_root
+    from storagebench.benchmarks.curves_report import check_budgets, format_summary, run_curves, write_curves
 
     out = Path(args.dir)
     budgets = check_budgets(out, [parse_budget(b) for b in args.budgets] if args.budgets else None)
-    rows = run_curves(out, budgets, args.naive, args.workers, Path(args.cache) if args.cache else default_cache_root(),
-                      args.data)
-    summary, json_path, figure = write_curves(out, rows, load_law(out))
+    rows, law = run_curves(out, budgets, args.naive, args.workers, _cache_root(args), args.data)
+    summary, json_path, figure = write_curves(out, rows, law)
     print(format_summary(summary))
     print(f"wrote {json_path} and {figure}")
     return 0
@@ -142,6 +139,12 @@ def _cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache_root(args: argparse.Namespace) -> Path:
+    from storagebench.benchmarks.store import default_cache_root
+
+    return Path(args.cache) if args.cache else default_cache_root()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from storagebench import __version__
     from storagebench.parallel import default_workers
@@ -152,13 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"storagebench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run a benchmark definition (default: benchmarks/quick.toml); re-running resumes")
+    cells = argparse.ArgumentParser(add_help=False)  # what every command that trains cells takes
+    cells.add_argument("--workers", type=int, default=default_workers(), help="processes (default: one per core)")
+    cells.add_argument("--data", help="dataset location, overriding [dataset].path and $STORAGEBENCH_DATA")
+    cells.add_argument("--cache", help="compressed-set store folder (default: $STORAGEBENCH_CACHE/store, else "
+                                       "~/.cache/storagebench/store)")
+
+    p = sub.add_parser("run", parents=[cells],
+                       help="run a benchmark definition (default: benchmarks/quick.toml); re-running resumes")
     p.add_argument("config", nargs="?", help="benchmark TOML file (default: the embedded benchmarks/quick.toml)")
     p.add_argument("--out", help="results dir (default: results/<benchmark name>)")
     p.add_argument("--executor", choices=["local"], default="local", help="where cells run (default: local)")
-    p.add_argument("--workers", type=int, default=default_workers(), help="processes (default: one per core)")
-    p.add_argument("--data", help="dataset location, overriding [dataset].path and $STORAGEBENCH_DATA")
-    p.add_argument("--cache", help="compressed-set store (default: $STORAGEBENCH_CACHE or ~/.cache/storagebench)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("fit", help="fit the storage scaling law to a results dir; writes fits.json and figures/fit.png")
@@ -173,16 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="results dir")
     p.set_defaults(func=_cmd_matrix)
 
-    p = sub.add_parser("curves", help="storage curves: train original / scaling-optimal / naive / randomized sets "
+    p = sub.add_parser("curves", parents=[cells], help="storage curves: train original / scaling-optimal / naive / randomized sets "
                                       "at each budget; curves.json + figures/curves.png")
     p.add_argument("dir", help="results dir of a grid run (its fit gives n*(s))")
     p.add_argument("--budgets", nargs="+", metavar="S", help="budgets in bytes (e.g. 100k 400k; default: 4 spanning "
                                                              "the grid's storage)")
     p.add_argument("--naive", nargs="+", type=float, default=[3.0, 8.0, 13.0], metavar="D",
                    help="fixed distances of the naive schemes (default: 3 8 13, as in the paper)")
-    p.add_argument("--workers", type=int, default=default_workers(), help="processes (default: one per core)")
-    p.add_argument("--data", help="dataset location, overriding the results dir's [dataset].path")
-    p.add_argument("--cache", help="compressed-set store (default: $STORAGEBENCH_CACHE or ~/.cache/storagebench)")
     p.set_defaults(func=_cmd_curves)
 
     p = sub.add_parser("theory", help="the paper's stylized multiresolution model: exact ridge risk, law fit, plot")

@@ -12,72 +12,60 @@ from typing import Any
 
 import numpy as np
 
-from storagebench.benchmarks.allocation import optimal_n
+from storagebench.benchmarks.allocation import budgets_for, optimal_n
 from storagebench.benchmarks.config import load_config
 from storagebench.benchmarks.curves import CurveBuilder, CurveCell, TrainingSet, cell_row, schemes
 from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
-from storagebench.benchmarks.report import fit_results_dir, open_results_dir, original_points, write_json_atomic
-from storagebench.benchmarks.runner import Plan, make_plan, say, train_and_score
+from storagebench.benchmarks.report import (current_fit, fit_results_dir, open_results_dir, original_points,
+                                            write_json_atomic)
+from storagebench.benchmarks.runner import (Plan, check_results_dir, job, make_plan, parse_levels, say, train_and_score,
+                                            train_cells)
 from storagebench.benchmarks.store import CompressedSetStore
 from storagebench.errors import StorageBenchError
-from storagebench.parallel import parallel_map
-from storagebench.provenance import git_commit, library_versions, machine
-
-_job: dict[str, Any] = {}  # read by forked cell workers
-
 
 def _train_curve_cell(cell: CurveCell) -> dict[str, Any]:
-    plan: Plan = _job["plan"]
-    training: TrainingSet = _job["sets"][cell.key]
-    images = _job["decoded"][training.entry.path][:training.n]
+    plan: Plan = job["plan"]
+    training: TrainingSet = job["sets"][cell.key]
+    images = job["decoded"][training.entry.path][:training.n]
     subset = plan.orders[cell.seed][:training.n]
-    trained, (evaluation,) = train_and_score(plan, images, plan.splits.train.targets(subset), cell.seed, _job["test"])
-    return {**cell_row(cell, training, plan.splits.train.target_sizes[subset]), **trained, "test_level": evaluation["test_level"],
-            "error": evaluation["error"], "metrics": evaluation["metrics"]}
+    trained, (evaluation,) = train_and_score(plan, images, plan.splits.train.targets(subset), cell.seed, job["test"])
+    return {**cell_row(cell, training, plan.splits.train.target_sizes[subset]), **trained,
+            "test_level": evaluation["test_level"], "error": evaluation["error"], "metrics": evaluation["metrics"]}
 
 
 def check_budgets(out: Path, budgets: list[float] | None) -> list[float]:
-    """The given budgets, or four spanning the grid's storage (twice its smallest n·L to its largest); each must
-    hold at least one image of the smallest measured size."""
+    """The given budgets, or the grid's defaults (``budgets_for``)."""
     points, _, _ = original_points(out)
     if not points:
         raise StorageBenchError(f"{out}: no grid results yet; run the benchmark first")
-    storage = np.array([p["n"] * p["L"] for p in points])
-    if not budgets:
-        budgets = [float(f"{b:.3g}") for b in np.geomspace(2 * storage.min(), storage.max(), 4)]
-    smallest_L = min(p["L"] for p in points)
-    if min(budgets) < smallest_L:
-        raise StorageBenchError(f"budget {min(budgets):.0f} bytes is smaller than one compressed image (smallest "
-                                f"measured L = {smallest_L:.0f} bytes)")
-    return budgets
+    return budgets_for(np.array([p["n"] for p in points]), np.array([p["L"] for p in points]), budgets)
 
 
-def load_law(out: Path) -> ScalingLaw:
-    fits_path = out / "fits.json"
-    if not fits_path.is_file():
-        fit_results_dir(out)
-    params = json.loads(fits_path.read_text())["params"]
-    return law_from_dict(params)
+def current_law(out: Path) -> ScalingLaw:
+    """The law fitted to the grid cells the results dir holds now (refitted if ``fits.json`` is stale or missing)."""
+    fits, _, _ = current_fit(out) or fit_results_dir(out)
+    return law_from_dict(fits["params"])
 
 
 def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int, cache_root: Path,
-               data: str | None = None) -> list[dict[str, Any]]:
+               data: str | None = None) -> tuple[list[dict[str, Any]], ScalingLaw]:
+    """Train every pending (scheme, budget, seed) cell; the rows of all of them, and the law they were allocated by."""
+    budgets, naive = list(dict.fromkeys(budgets)), list(dict.fromkeys(naive))
+    plan = make_plan(load_config(out / "config.toml"), data)
+    parse_levels(plan.codec, naive, "--naive")
+    law = current_law(out)
     db, _ = open_results_dir(out)
-    config = load_config(out / "config.toml")
-    plan = make_plan(config, data)
-    if db.meta("config_hash") != config.identity_hash():
-        raise StorageBenchError(f"{out}/config.toml no longer matches the results it holds")
-    law = load_law(out)
-    cells = [CurveCell(scheme, s, seed) for s in budgets for scheme in schemes(naive) for seed in config.seeds]
     with db:
+        check_results_dir(plan, db, out)
+        cells = [CurveCell(scheme, s, seed) for s in budgets for scheme in schemes(naive) for seed in plan.config.seeds]
         done = {row["cell"] for row in db.curve_rows()}
         pending = [c for c in cells if c.key not in done]
         say(f"curves: {len(cells)} cells ({len(budgets)} budgets × {len(schemes(naive))} schemes × "
-            f"{len(config.seeds)} seeds), {len(cells) - len(pending)} already done")
+            f"{len(plan.config.seeds)} seeds), {len(cells) - len(pending)} already done")
         if pending:
             _train_pending(plan, law, pending, db, workers, cache_root)
         rows = [r for r in db.curve_rows() if r["cell"] in {c.key for c in cells}]
-    return rows
+    return rows, law
 
 
 def _train_pending(plan: Plan, law: ScalingLaw, pending: list[CurveCell], db: Any, workers: int,
@@ -95,15 +83,10 @@ def _train_pending(plan: Plan, law: ScalingLaw, pending: list[CurveCell], db: An
                                  fingerprint=test.fingerprint, split="test", workers=workers)
     entries = {t.entry.path: t.entry for t in sets.values()}
     decoded = {path: entry.decode(plan.codec, workers) for path, entry in entries.items()}
-    run_id = db.start_run(plan.config.identity_hash(), git_commit(), library_versions(), machine(), workers)
-    plan.splits.train.target_sizes  # noqa: B018  (computed once here, inherited by the forked workers)
-    _job.update(plan=plan, sets=sets, decoded=decoded,
-                test={plan.codec.original_level: (test_entry, test_entry.decode(plan.codec, workers))})
-    pending = sorted(pending, key=lambda c: -sets[c.key].n)  # largest first keeps both cores busy
-    for row in parallel_map(_train_curve_cell, pending, workers=workers, total=len(pending), desc="train curves",
-                            unit="cell", ordered=False):
-        db.write_curve_cell({**row, "run_id": run_id})
-    _job.clear()
+    test_set = {plan.codec.original_level: (test_entry, test_entry.decode(plan.codec, workers))}
+    train_cells(plan, db, _train_curve_cell, pending, size=lambda c: sets[c.key].n, workers=workers,
+                shared=dict(sets=sets, decoded=decoded, test=test_set),
+                write=lambda row, run_id: db.write_curve_cell({**row, "run_id": run_id}))
 
 
 def _scheme_order(scheme: str) -> tuple[int, float]:

@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from storagebench.errors import StorageBenchError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -41,6 +43,8 @@ CREATE VIEW IF NOT EXISTS results AS
     FROM cells c JOIN evaluations e USING (cell);
 """
 
+SCHEMA_VERSION = "2"  # 2: label bytes per cell, curve cells
+
 CELL_COLUMNS = ("cell", "run_id", "train_level", "n", "seed", "train_bytes_per_image", "train_bytes_total",
                 "train_label_bytes_total",
                 "train_sha256", "train_manifest_sha256", "codec_versions", "steps", "train_seconds",
@@ -59,6 +63,17 @@ class ResultsDB:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.executescript(SCHEMA)
+        self._check_version()
+
+    def _check_version(self) -> None:
+        """A results dir from another schema is refused before anything is trained into it."""
+        version = self.meta("schema_version")
+        if version is None and self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0:
+            self.set_meta({"schema_version": SCHEMA_VERSION})
+        elif version != SCHEMA_VERSION:
+            self.close()
+            raise StorageBenchError(f"{self.path}: written by another storagebench version (results schema "
+                                    f"{version or 1}, this one reads {SCHEMA_VERSION}); run into a new --out")
 
     def close(self) -> None:
         self.conn.close()

@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import tomli_w
@@ -25,7 +25,7 @@ from storagebench.tasks import DATASETS, TASKS, LabelledSplits, Task
 from storagebench.tasks.dataset import targets_digest
 from storagebench.tasks.subsets import stratified_order
 
-_job: dict[str, Any] = {}  # read by forked cell workers; set by the driver before the pool starts
+job: dict[str, Any] = {}  # read by forked cell workers; set by ``train_cells`` before the pool starts
 
 
 def say(message: str) -> None:
@@ -67,11 +67,17 @@ class Plan:
         return np.unique(np.concatenate([order[:largest] for order in self.orders.values()]))
 
 
-def _parse_levels(codec: ImageCodec, values: tuple[Any, ...], where: str) -> list[Level]:
+def parse_levels(codec: ImageCodec, values: Iterable[Any], where: str) -> list[Level]:
+    """Validated levels; a level given twice (e.g. 4 and 4.0) is an error, not a second cell."""
     try:
-        return [codec.parse_level(v) for v in values]
+        levels = [codec.parse_level(v) for v in values]
     except ValueError as exc:
         raise StorageBenchError(f"{where}: {exc}") from exc
+    labels = [level_label(level) for level in levels]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise StorageBenchError(f"{where}: level(s) {', '.join(repeated)} given more than once")
+    return levels
 
 
 def make_plan(config: BenchmarkConfig, data: str | None = None) -> Plan:
@@ -80,8 +86,8 @@ def make_plan(config: BenchmarkConfig, data: str | None = None) -> Plan:
     dataset = DATASETS.create(config.dataset, dataset_params, f"{config.source}: [dataset]")
     codec = COMPRESSORS.create(config.compressor, config.compressor_params, f"{config.source}: [compressor]")
     task = TASKS.create(config.task, config.task_params, f"{config.source}: [task]")
-    train_levels = _parse_levels(codec, config.train_levels, f"{config.source}: [compressor].train_levels")
-    test_levels = _parse_levels(codec, config.test_levels, f"{config.source}: [compressor].test_levels")
+    train_levels = parse_levels(codec, config.train_levels, f"{config.source}: [compressor].train_levels")
+    test_levels = parse_levels(codec, config.test_levels, f"{config.source}: [compressor].test_levels")
     if codec.original_level not in test_levels:
         raise StorageBenchError(f"{config.source}: [compressor].test_levels must include the original format "
                                 f"{codec.original_level!r}: the scaling-law fit uses it")
@@ -97,29 +103,37 @@ def make_plan(config: BenchmarkConfig, data: str | None = None) -> Plan:
     return Plan(resolved, splits, codec, task, train_levels, test_levels, orders)
 
 
-def _open_results(plan: Plan, out: Path) -> ResultsDB:
-    """Create or re-open a results dir; refuse one made by a different benchmark definition."""
-    config_path = out / "config.toml"
-    identity = plan.config.identity_hash()
-    fingerprints = {"train_fingerprint": plan.splits.train.fingerprint,
-                    "test_fingerprint": plan.splits.test.fingerprint}
-    out.mkdir(parents=True, exist_ok=True)
-    db = ResultsDB(out / "results.sqlite")
+def check_results_dir(plan: Plan, db: ResultsDB, out: Path) -> None:
+    """Refuse a results dir made by a different benchmark definition or on different data."""
     stored = db.meta("config_hash")
-    if stored is not None and stored != identity:
-        db.close()
+    if stored is not None and stored != plan.config.identity_hash():
         raise StorageBenchError(f"{out}: holds results of a different benchmark definition (see its config.toml); "
                                 f"choose another --out")
-    for key, value in fingerprints.items():
+    for key, value in _fingerprints(plan).items():
         if db.meta(key) not in (None, value):
-            db.close()
             raise StorageBenchError(f"{out}: was run on different data ({key} differs); choose another --out")
-    if stored is None:
+
+
+def _fingerprints(plan: Plan) -> dict[str, str]:
+    return {"train_fingerprint": plan.splits.train.fingerprint, "test_fingerprint": plan.splits.test.fingerprint}
+
+
+def _open_results(plan: Plan, out: Path) -> ResultsDB:
+    """Create or re-open a results dir for ``plan``."""
+    out.mkdir(parents=True, exist_ok=True)
+    db = ResultsDB(out / "results.sqlite")
+    try:
+        check_results_dir(plan, db, out)
+    except StorageBenchError:
+        db.close()
+        raise
+    if db.meta("config_hash") is None:
+        config_path = out / "config.toml"
         tmp = config_path.with_suffix(".toml.tmp")
         tmp.write_text(tomli_w.dumps(plan.config.as_toml()))
         os.replace(tmp, config_path)
-        db.set_meta({"config_hash": identity, "benchmark": plan.config.name,
-                     "original_level": level_label(plan.codec.original_level), **fingerprints})
+        db.set_meta({"config_hash": plan.config.identity_hash(), "benchmark": plan.config.name,
+                     "original_level": level_label(plan.codec.original_level), **_fingerprints(plan)})
     return db
 
 
@@ -131,7 +145,6 @@ class RunReport:
     entries_encoded: int = 0
     images_encoded: int = 0
     entries_reused: int = 0
-    seconds: float = 0.0
 
 
 def _ensure(plan: Plan, store: CompressedSetStore, split: str, indices: np.ndarray, level: Level,
@@ -175,12 +188,12 @@ def train_and_score(plan: Plan, images: np.ndarray, targets: np.ndarray, seed: i
 
 
 def _train_cell(cell: Cell) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    plan: Plan = _job["plan"]
-    pool_index, (train_entry, train_images) = _job["pool_index"], _job["train"][cell.level]
+    plan: Plan = job["plan"]
+    pool_index, (train_entry, train_images) = job["pool_index"], job["train"][cell.level]
     subset = plan.orders[cell.seed][:cell.n]
     positions = np.searchsorted(pool_index, subset)
     trained, evaluations = train_and_score(plan, train_images[positions], plan.splits.train.targets(subset),
-                                           cell.seed, _job["test"])
+                                           cell.seed, job["test"])
     sizes = train_entry.sizes[positions]
     row = {"cell": cell.key, "train_level": level_label(cell.level), "n": cell.n, "seed": cell.seed,
            "train_bytes_per_image": float(sizes.mean()), "train_bytes_total": int(sizes.sum()),
@@ -190,8 +203,22 @@ def _train_cell(cell: Cell) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return row, evaluations
 
 
+def train_cells(plan: Plan, db: ResultsDB, train_one: Callable[[Any], Any], cells: list, size: Callable[[Any], int],
+                workers: int, shared: dict[str, Any], write: Callable[[Any, int], None]) -> None:
+    """Train ``cells`` in forked workers (``train_one`` reads ``job``: the plan plus ``shared``), largest first so
+    both cores stay busy to the end; the driver alone calls ``write(result, run_id)`` for each, as it arrives."""
+    run_id = db.start_run(plan.config.identity_hash(), git_commit(), library_versions(), machine(), workers)
+    plan.splits.train.target_sizes  # noqa: B018  (computed once here, inherited by the forked workers)
+    job.update(plan=plan, **shared)
+    try:
+        for result in parallel_map(train_one, sorted(cells, key=lambda c: -size(c)), workers=workers,
+                                   total=len(cells), desc="train cells", unit="cell", ordered=False):
+            write(result, run_id)
+    finally:
+        job.clear()
+
+
 def run(plan: Plan, out: Path, cache_root: Path, workers: int) -> RunReport:
-    started = time.perf_counter()
     db = _open_results(plan, out)
     try:
         done = db.finished_cells()
@@ -212,17 +239,13 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int) -> RunReport:
                             for level in plan.test_levels}}
         decoded = {split: {level: (entry, entry.decode(plan.codec, workers)) for level, entry in by_level.items()}
                    for split, by_level in entries.items()}
-        run_id = db.start_run(plan.config.identity_hash(), git_commit(), library_versions(), machine(), workers)
-        plan.splits.train.target_sizes  # noqa: B018  (computed once here, inherited by the forked workers)
-        _job.update(plan=plan, pool_index=pool_index, **decoded)
-        # Largest cells first keeps both cores busy to the end.
-        pending.sort(key=lambda c: -c.n)
-        for row, evaluations in parallel_map(_train_cell, pending, workers=workers, total=len(pending),
-                                             desc="train cells", unit="cell", ordered=False):
-            db.write_cell({**row, "run_id": run_id}, evaluations)
+
+        def write(result: tuple[dict[str, Any], list[dict[str, Any]]], run_id: int) -> None:
+            db.write_cell({**result[0], "run_id": run_id}, result[1])
             report.cells_trained += 1
-        _job.clear()
+
+        train_cells(plan, db, _train_cell, pending, size=lambda c: c.n, workers=workers,
+                    shared=dict(pool_index=pool_index, **decoded), write=write)
     finally:
         db.close()
-    report.seconds = time.perf_counter() - started
     return report

@@ -8,6 +8,7 @@ written to a temporary folder and renamed into place, so an entry is either comp
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -73,11 +74,11 @@ class StoredSet:
     path: Path
     manifest: dict[str, Any]
 
-    @property
+    @functools.cached_property
     def sizes(self) -> np.ndarray:
         return np.asarray(self.manifest["sizes"], dtype=np.int64)
 
-    @property
+    @functools.cached_property
     def dataset_index(self) -> np.ndarray:
         return np.asarray(self.manifest["dataset_index"], dtype=np.int64)
 
@@ -85,7 +86,7 @@ class StoredSet:
     def bitstreams_path(self) -> Path:
         return self.path / "bitstreams.bin"
 
-    @property
+    @functools.cached_property
     def manifest_sha256(self) -> str:
         return hashlib.sha256((self.path / "manifest.json").read_bytes()).hexdigest()
 
@@ -108,10 +109,12 @@ class StoredSet:
         streams = self.bitstreams()
         level = self.manifest["level"]
         _set_job(streams=streams, codec=codec, level=level)
-        parts = list(parallel_map(_decode_chunk, _chunks(len(streams)), workers=workers, total=len(streams),
-                                  desc=f"decode {self.manifest['split']} {describe_level(level)}", unit="img",
-                                  weight=lambda b: b[1] - b[0]))
-        _job.clear()
+        try:
+            parts = list(parallel_map(_decode_chunk, _chunks(len(streams)), workers=workers, total=len(streams),
+                                      desc=f"decode {self.manifest['split']} {describe_level(level)}", unit="img",
+                                      weight=lambda b: b[1] - b[0]))
+        finally:
+            _job.clear()
         decoded = np.concatenate(parts)
         expected = (len(streams), *self.manifest["item_shape"])
         if decoded.shape != expected or decoded.dtype != np.uint8:
@@ -154,11 +157,13 @@ class CompressedSetStore:
                 key: dict[str, Any], workers: int) -> StoredSet:
         started = time.perf_counter()
         _set_job(images=images, indices=indices, codec=codec, level=level)
-        streams = [s for part in parallel_map(
-            _encode_chunk, _chunks(len(indices)), workers=workers, total=len(indices), unit="img",
-            desc=f"encode {split_label(key)} {codec.name} {describe_level(level)}", weight=lambda b: b[1] - b[0])
-            for s in part]
-        _job.clear()
+        try:
+            streams = [s for part in parallel_map(
+                _encode_chunk, _chunks(len(indices)), workers=workers, total=len(indices), unit="img",
+                desc=f"encode {split_label(key)} {codec.name} {describe_level(level)}", weight=lambda b: b[1] - b[0])
+                for s in part]
+        finally:
+            _job.clear()
         manifest = {
             "format": 1, "key": key, "split": key["split"], "level": level, "count": len(streams),
             "item_shape": list(images.shape[1:]), "total_bytes": sum(map(len, streams)),

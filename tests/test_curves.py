@@ -2,7 +2,7 @@
 import json
 import sqlite3
 
-from conftest import run_cli, write_config
+from conftest import make_fashion_dir, run_cli, write_config
 
 
 def test_curves_fill_budgets_with_real_bytes_and_resume(tmp_path, cli_env):
@@ -35,3 +35,10 @@ def test_curves_fill_budgets_with_real_bytes_and_resume(tmp_path, cli_env):
 
     too_small = run_cli(["curves", "out", "--budgets", "100"], cli_env, tmp_path)
     assert too_small.returncode == 2 and "smaller than one compressed image" in too_small.stderr
+    bad_naive = run_cli(["curves", "out", "--budgets", "60k", "--naive", "40"], cli_env, tmp_path)
+    assert bad_naive.returncode == 2 and "--naive" in bad_naive.stderr and "Traceback" not in bad_naive.stderr
+    other = make_fashion_dir(tmp_path / "other", n_train=300)
+    elsewhere = run_cli(["curves", "out", "--budgets", "60k", "--data", str(other)], cli_env, tmp_path)
+    assert elsewhere.returncode == 2 and "was run on different data" in elsewhere.stderr
+    with sqlite3.connect(out / "results.sqlite") as db:  # neither wrote a row
+        assert db.execute("SELECT COUNT(*) FROM curve_cells").fetchone()[0] == 8

@@ -21,6 +21,7 @@ def fails_cleanly(tmp_path, cli_env, args, *needles):
     ('name = "fashion-mnist"', 'name = "fmnist"', ["unknown dataset 'fmnist'", "coco, fashion-mnist, fashion-scenes, image-folder, segmentation-folder"]),
     ('train_levels = ["lossless", 4]', 'train_levels = ["lossless", 40]', ["train_levels", "(0, 25]"]),
     ('test_levels = ["lossless", 8]', 'test_levels = [8]', ["must include the original format"]),
+    ('train_levels = ["lossless", 4]', 'train_levels = ["lossless", 4, 4.0]', ["train_levels", "4 given more than once"]),
     ("n = [40, 80, 120]", "n = [40, 1000]", ["[benchmark].n: 1000 is larger than the training split (400 images)"]),
     ("n = [40, 80, 120]", "n = [0, 40]", ["[benchmark].n"]),
     ("epochs = 2", "epochs = 2\nepoch = 3", ["[task]: unknown key(s) epoch"]),
@@ -74,3 +75,15 @@ def test_listing_commands(tmp_path, cli_env):
     for command, name in (("compressors", "jpegxl"), ("tasks", "classification"), ("datasets", "image-folder")):
         result = run_cli([command], cli_env, tmp_path)
         assert result.returncode == 0 and name in result.stdout
+
+
+def test_results_dir_of_another_schema_is_refused(tmp_path):
+    from storagebench.benchmarks.results import ResultsDB
+    from storagebench.errors import StorageBenchError
+
+    db = ResultsDB(tmp_path / "results.sqlite")
+    db.start_run("hash", "commit", {}, {}, 1)
+    db.conn.execute("DELETE FROM meta WHERE key = 'schema_version'")  # as an older storagebench left it
+    db.close()
+    with pytest.raises(StorageBenchError, match="results schema 1, this one reads 2"):
+        ResultsDB(tmp_path / "results.sqlite")
