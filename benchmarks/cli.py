@@ -12,15 +12,23 @@ EPILOG = "Docs: README.md. A results dir holds results.sqlite, config.toml, fits
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from storagebench.benchmarks import report
-    from storagebench.benchmarks.analysis import describe
     from storagebench.benchmarks.config import load_config
-    from storagebench.benchmarks.runner import make_plan, run, say
+    from storagebench.benchmarks.runner import make_plan
 
     started = time.perf_counter()
-    config = load_config(args.config)
-    plan = make_plan(config, data=args.data)
-    out = Path(args.out or Path("results") / config.name)
+    plan = make_plan(load_config(args.config), data=args.data)
+    _run_and_report(plan, Path(args.out or Path("results") / plan.config.name), args)
+    print(f"wall time: {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _run_and_report(plan, out: Path, args: argparse.Namespace) -> list[Path]:  # noqa: ANN001
+    """Run a plan's grid into ``out``, print the table and the fit; the outputs written."""
+    from storagebench.benchmarks import report
+    from storagebench.benchmarks.analysis import describe
+    from storagebench.benchmarks.runner import run, say
+
+    config = plan.config
     say(f"benchmark {config.name!r} from {config.source}: {len(plan.cells)} cells "
         f"({len(plan.train_levels)} train levels × {len(config.n)} n × {len(config.seeds)} seeds), "
         f"{len(plan.test_levels)} test levels, {args.workers} workers")
@@ -38,6 +46,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except StorageBenchError as exc:  # the grid is still valid; only the analysis needs more cells
         print(f"fit: skipped ({exc})")
     print(f"outputs: {', '.join(map(str, outputs))}")
+    return outputs
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from storagebench.benchmarks import submit
+    from storagebench.compressors.validation import Limits
+    from storagebench.leaderboard.entry import write_entry
+
+    started = time.perf_counter()
+    plan = submit.load_submission(args.config, args.spec, args.param, args.levels, args.test_levels, args.data)
+    out = Path(args.out or Path("results") / "submit" / plan.config.name)
+    limits = Limits(call_seconds=args.time_limit, memory_mb=args.memory_mb)
+    report = submit.validate_plan(plan, _cache_root(args), limits)
+    print(report.format())
+    report_path = submit.save_report(out, report)
+    if not report.passed:
+        print(f"rejected: {report.reason}\nwrote {report_path}")
+        return 1
+    if args.validate_only:
+        print(f"wrote {report_path}")
+        return 0
+    _run_and_report(plan, out, args)
+    entry = write_entry(out, Path(args.entry) if args.entry else None, report.as_dict())
+    print(f"leaderboard entry: {entry}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -167,6 +199,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="results dir (default: results/<benchmark name>)")
     p.add_argument("--executor", choices=["local"], default="local", help="where cells run (default: local)")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("submit", parents=[cells], help="validate a compressor in contained processes, then benchmark "
+                                                       "it (default: benchmarks/quick.toml) and write its "
+                                                       "leaderboard entry")
+    p.add_argument("spec", help="a registered name, package.module:Class or path/to/file.py:Class")
+    p.add_argument("--config", help="benchmark whose [compressor] table is replaced (default: benchmarks/quick.toml)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a compressor parameter (TOML value), repeatable")
+    p.add_argument("--levels", nargs="+", metavar="LEVEL", help="train levels (default: the compressor's own)")
+    p.add_argument("--test-levels", nargs="+", metavar="LEVEL", help="test levels (default: the compressor's own)")
+    p.add_argument("--out", help="results dir (default: results/submit/<benchmark>-<compressor>)")
+    p.add_argument("--entry", help="where to write the leaderboard entry JSON (default: OUT/entry.json)")
+    p.add_argument("--time-limit", type=float, default=10.0, metavar="S",
+                   help="seconds one encode or decode call may take in validation (default 10)")
+    p.add_argument("--memory-mb", type=int, default=4096, help="address-space limit of each validation process "
+                                                                "(default 4096)")
+    p.add_argument("--validate-only", action="store_true", help="stop after validation")
+    p.set_defaults(func=_cmd_submit)
 
     p = sub.add_parser("fit", help="fit the storage scaling law to a results dir; writes fits.json and figures/fit.png")
     p.add_argument("dir", help="results dir")

@@ -2,7 +2,7 @@
 
     [benchmark]  name, description, seeds, n
     [dataset]    name + the reader's keys (e.g. path)
-    [compressor] name, train_levels, test_levels + the codec's keys (e.g. effort)
+    [compressor] name, train_levels, test_levels, count_decoder_bytes + the codec's keys (e.g. effort)
     [task]       name + model and training-recipe keys
 """
 from __future__ import annotations
@@ -34,6 +34,7 @@ class BenchmarkConfig:
     dataset_params: dict[str, Any] = field(default_factory=dict)
     compressor_params: dict[str, Any] = field(default_factory=dict)
     task_params: dict[str, Any] = field(default_factory=dict)
+    count_decoder_bytes: bool = False  # add a learned codec's decoder weights to the storage of every cell
     source: str = ""
 
     def as_toml(self) -> dict[str, dict[str, Any]]:
@@ -42,7 +43,9 @@ class BenchmarkConfig:
                           "n": list(self.n)},
             "dataset": {"name": self.dataset, **self.dataset_params},
             "compressor": {"name": self.compressor, "train_levels": list(self.train_levels),
-                           "test_levels": list(self.test_levels), **self.compressor_params},
+                           "test_levels": list(self.test_levels),
+                           **({"count_decoder_bytes": True} if self.count_decoder_bytes else {}),
+                           **self.compressor_params},
             "task": {"name": self.task, **self.task_params},
         }
 
@@ -50,7 +53,20 @@ class BenchmarkConfig:
         """Hash of everything that changes results; the dataset's location is not part of it."""
         table = self.as_toml()
         table["dataset"] = {k: v for k, v in table["dataset"].items() if k != "path"}
+        table["compressor"]["name"] = portable_name(self.compressor)
         return stable_hash(table)
+
+
+def portable_name(name: str) -> str:
+    """A compressor name as it identifies results on any machine: a ``dir/file.py:Class`` spec loses its folders."""
+    target, colon, attribute = name.rpartition(":")
+    return f"{Path(target).name}:{attribute}" if colon and target.endswith(".py") else name
+
+
+def absolute_spec(name: str) -> str:
+    """A ``file.py:Class`` spec with its path made absolute, so a saved config loads from any working directory."""
+    target, colon, attribute = name.rpartition(":")
+    return f"{Path(target).expanduser().resolve()}:{attribute}" if colon and target.endswith(".py") else name
 
 
 def _int_list(value: Any, where: str, minimum: int) -> tuple[int, ...]:
@@ -105,7 +121,14 @@ def parse_config(data: dict[str, Any], path: Path) -> BenchmarkConfig:
         dataset=names["dataset"], compressor=names["compressor"], task=names["task"],
         train_levels=_levels(compressor.pop("train_levels", None), f"{path}: [compressor].train_levels"),
         test_levels=_levels(compressor.pop("test_levels", None), f"{path}: [compressor].test_levels"),
+        count_decoder_bytes=_flag(compressor.pop("count_decoder_bytes", False), f"{path}: [compressor].count_decoder_bytes"),
         dataset_params=dataset, compressor_params=compressor, task_params=task, source=str(path))
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise StorageBenchError(f"{where}: expected true or false, got {value!r}")
+    return value
 
 
 def load_config(path: str | Path | None) -> BenchmarkConfig:

@@ -18,8 +18,8 @@ from storagebench.benchmarks.curves import CurveBuilder, CurveCell, TrainingSet,
 from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
 from storagebench.benchmarks.report import (current_fit, fit_results_dir, open_results_dir, original_points,
                                             write_json_atomic)
-from storagebench.benchmarks.runner import (Plan, check_results_dir, job, make_plan, parse_levels, say, train_and_score,
-                                            train_cells)
+from storagebench.benchmarks.runner import (Plan, check_results_dir, job, make_plan, parse_levels, prepare_codec, say,
+                                            train_and_score, train_cells)
 from storagebench.benchmarks.store import CompressedSetStore
 from storagebench.errors import StorageBenchError
 
@@ -70,6 +70,7 @@ def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int
 
 def _train_pending(plan: Plan, law: ScalingLaw, pending: list[CurveCell], db: Any, workers: int,
                    cache_root: Path) -> None:
+    prepare_codec(plan, cache_root)
     store = CompressedSetStore(cache_root)
     builder = CurveBuilder(plan, store, law, workers)
     sets: dict[str, TrainingSet] = {}

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS cells (
     train_level TEXT NOT NULL, n INTEGER NOT NULL, seed INTEGER NOT NULL,
     train_bytes_per_image REAL NOT NULL, train_bytes_total INTEGER NOT NULL, train_label_bytes_total INTEGER NOT NULL,
     train_sha256 TEXT NOT NULL, train_manifest_sha256 TEXT NOT NULL, codec_versions TEXT NOT NULL,
-    steps INTEGER NOT NULL, train_seconds REAL NOT NULL, eval_seconds REAL NOT NULL, finished_at TEXT NOT NULL);
+    decoder_bytes INTEGER NOT NULL, codec_info TEXT NOT NULL, steps INTEGER NOT NULL, train_seconds REAL NOT NULL, eval_seconds REAL NOT NULL, finished_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS evaluations (
     cell TEXT NOT NULL REFERENCES cells(cell), test_level TEXT NOT NULL,
     test_bytes_per_image REAL NOT NULL, test_manifest_sha256 TEXT NOT NULL, error REAL NOT NULL,
@@ -43,11 +43,12 @@ CREATE VIEW IF NOT EXISTS results AS
     FROM cells c JOIN evaluations e USING (cell);
 """
 
-SCHEMA_VERSION = "2"  # 2: label bytes per cell, curve cells
+SCHEMA_VERSION = "3"  # 2: label bytes per cell, curve cells; 3: decoder bytes and codec info per cell
 
 CELL_COLUMNS = ("cell", "run_id", "train_level", "n", "seed", "train_bytes_per_image", "train_bytes_total",
                 "train_label_bytes_total",
-                "train_sha256", "train_manifest_sha256", "codec_versions", "steps", "train_seconds",
+                "train_sha256", "train_manifest_sha256", "codec_versions", "decoder_bytes", "codec_info", "steps",
+                "train_seconds",
                 "eval_seconds", "finished_at")
 
 
@@ -107,7 +108,8 @@ class ResultsDB:
 
     def write_cell(self, cell: dict[str, Any], evaluations: list[dict[str, Any]]) -> None:
         """The cell and all its evaluations, or nothing."""
-        cell = {**cell, "finished_at": _now(), "codec_versions": json.dumps(cell["codec_versions"])}
+        cell = {**cell, "finished_at": _now(), "codec_versions": json.dumps(cell["codec_versions"]),
+                "codec_info": json.dumps(cell["codec_info"])}
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
             self.conn.execute(f"INSERT INTO cells ({', '.join(CELL_COLUMNS)}) VALUES "

@@ -14,9 +14,9 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import tomli_w
 
-from storagebench.benchmarks.config import BenchmarkConfig
+from storagebench.benchmarks.config import BenchmarkConfig, absolute_spec
 from storagebench.benchmarks.results import ResultsDB
-from storagebench.benchmarks.store import CompressedSetStore, StoredSet
+from storagebench.benchmarks.store import CompressedSetStore, StoredSet, summarise_info
 from storagebench.compressors import COMPRESSORS, ImageCodec, Level, level_label
 from storagebench.errors import StorageBenchError
 from storagebench.parallel import parallel_map
@@ -96,7 +96,7 @@ def make_plan(config: BenchmarkConfig, data: str | None = None) -> Plan:
         raise StorageBenchError(f"{config.source}: [benchmark].n: {max(config.n)} is larger than the training "
                                 f"split ({len(splits.train)} images)")
     resolved = dataclasses.replace(
-        config, dataset_params=dataclasses.asdict(dataset.params),
+        config, compressor=absolute_spec(config.compressor), dataset_params=dataclasses.asdict(dataset.params),
         compressor_params=dataclasses.asdict(codec.params), task_params=dataclasses.asdict(task.params),
         train_levels=tuple(train_levels), test_levels=tuple(test_levels))
     orders = {seed: stratified_order(splits.train.labels, seed) for seed in config.seeds}
@@ -194,13 +194,28 @@ def _train_cell(cell: Cell) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     positions = np.searchsorted(pool_index, subset)
     trained, evaluations = train_and_score(plan, train_images[positions], plan.splits.train.targets(subset),
                                            cell.seed, job["test"])
-    sizes = train_entry.sizes[positions]
+    decoder = plan.codec.decoder_bytes(cell.level)
+    total = int(train_entry.sizes[positions].sum()) + (decoder if plan.config.count_decoder_bytes else 0)
     row = {"cell": cell.key, "train_level": level_label(cell.level), "n": cell.n, "seed": cell.seed,
-           "train_bytes_per_image": float(sizes.mean()), "train_bytes_total": int(sizes.sum()),
+           "train_bytes_per_image": total / cell.n, "train_bytes_total": total,
            "train_label_bytes_total": int(plan.splits.train.target_sizes[subset].sum()),
-           "train_manifest_sha256": train_entry.manifest_sha256,
+           "train_manifest_sha256": train_entry.manifest_sha256, "decoder_bytes": decoder,
+           "codec_info": item_info_summary(train_entry, positions),
            "codec_versions": train_entry.manifest["library_versions"], **trained}
     return row, evaluations
+
+
+def item_info_summary(entry: StoredSet, positions: np.ndarray) -> dict[str, dict[str, float]]:
+    """What the codec reported per image (e.g. achieved Butteraugli distances), summarised over these items."""
+    columns = entry.manifest.get("item_info", {})
+    return summarise_info([{key: values[p] for key, values in columns.items()} for p in positions])[1]
+
+
+def prepare_codec(plan: Plan, cache_root: Path) -> None:
+    """Let a codec that learns from data (a learned codec) fit on the training images every cell may use, for the
+    levels the benchmark uses; its checkpoints are cached beside the store, keyed by content."""
+    levels = list(dict.fromkeys([*plan.train_levels, *plan.test_levels]))
+    plan.codec.fit(plan.splits.train.images[plan.train_pool], levels, cache_root.parent / "codecs")
 
 
 def train_cells(plan: Plan, db: ResultsDB, train_one: Callable[[Any], Any], cells: list, size: Callable[[Any], int],
@@ -230,6 +245,7 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int) -> RunReport:
         if report.cells_skipped:
             say(f"resuming: {report.cells_skipped} of {report.cells_total} cells already done, "
                 f"{len(pending)} to train")
+        prepare_codec(plan, cache_root)
         store = CompressedSetStore(cache_root)
         pool_index = plan.train_pool
         test_index = np.arange(len(plan.splits.test))

@@ -51,9 +51,21 @@ def describe_level(level: Level | list[Level]) -> str:
     return level_label(level)
 
 
-def _encode_chunk(bounds: tuple[int, int]) -> list[bytes]:
+def _encode_chunk(bounds: tuple[int, int]) -> list[tuple[bytes, dict[str, float]]]:
     images, indices, codec, level = _job["images"], _job["indices"], _job["codec"], _job["level"]
-    return [bytes(codec.encode(images[indices[j]], item_level(level, j))) for j in range(*bounds)]
+    return [_encoded(codec.encode_with_info(images[indices[j]], item_level(level, j))) for j in range(*bounds)]
+
+
+def _encoded(result: tuple[bytes, dict[str, float]]) -> tuple[bytes, dict[str, float]]:
+    return bytes(result[0]), result[1]
+
+
+def summarise_info(info: list[dict[str, float]]) -> tuple[dict[str, list[float]], dict[str, dict[str, float]]]:
+    """Per-item numbers a codec reported (``encode_with_info``) as columns, and their mean, sd, min and max."""
+    columns = {key: [float(item[key]) for item in info] for key in (info[0] if info else {})}
+    summary = {key: {"mean": float(np.mean(v)), "sd": float(np.std(v)), "min": float(np.min(v)),
+                     "max": float(np.max(v))} for key, v in columns.items()}
+    return columns, summary
 
 
 def _decode_chunk(bounds: tuple[int, int]) -> np.ndarray:
@@ -104,10 +116,15 @@ class StoredSet:
                                         f"and re-run")
         return streams
 
+    @property
+    def levels(self) -> Level | list[Level]:
+        """The level every item was encoded at, or each item's own."""
+        return self.manifest.get("item_levels", self.manifest["level"])
+
     def decode(self, codec: ImageCodec, workers: int) -> np.ndarray:
         """Decode every item, in parallel, into one uint8 array: the exact arrays training will see."""
         streams = self.bitstreams()
-        level = self.manifest["level"]
+        level = self.levels
         _set_job(streams=streams, codec=codec, level=level)
         try:
             parts = list(parallel_map(_decode_chunk, _chunks(len(streams)), workers=workers, total=len(streams),
@@ -144,7 +161,7 @@ class CompressedSetStore:
     def ensure(self, images: np.ndarray, indices: np.ndarray, codec: ImageCodec, level: Level | list[Level], *,
                fingerprint: str, split: str, workers: int) -> tuple[StoredSet, bool]:
         """The entry for ``images[indices]`` at ``level`` (or one level per index), encoding it first if absent;
-        also says whether it did."""
+        also says whether it did. A codec may give items of one level their own levels (``item_levels``)."""
         if isinstance(level, list) and len(level) != len(indices):
             raise ValueError(f"{len(level)} levels for {len(indices)} items")
         key = self.key(fingerprint, split, indices, codec, level)
@@ -156,20 +173,25 @@ class CompressedSetStore:
     def _encode(self, images: np.ndarray, indices: np.ndarray, codec: ImageCodec, level: Level | list[Level],
                 key: dict[str, Any], workers: int) -> StoredSet:
         started = time.perf_counter()
-        _set_job(images=images, indices=indices, codec=codec, level=level)
+        per_item = level if isinstance(level, list) else codec.item_levels(level, len(indices))
+        _set_job(images=images, indices=indices, codec=codec, level=per_item)
         try:
-            streams = [s for part in parallel_map(
+            encoded = [s for part in parallel_map(
                 _encode_chunk, _chunks(len(indices)), workers=workers, total=len(indices), unit="img",
                 desc=f"encode {split_label(key)} {codec.name} {describe_level(level)}", weight=lambda b: b[1] - b[0])
                 for s in part]
         finally:
             _job.clear()
+        streams = [stream for stream, _ in encoded]
+        info, info_summary = summarise_info([item for _, item in encoded])
         manifest = {
             "format": 1, "key": key, "split": key["split"], "level": level, "count": len(streams),
             "item_shape": list(images.shape[1:]), "total_bytes": sum(map(len, streams)),
             "sizes": [len(s) for s in streams], "sha256": [hashlib.sha256(s).hexdigest() for s in streams],
             "dataset_index": indices.tolist(), "library_versions": codec.library_versions(),
             "encode_seconds": round(time.perf_counter() - started, 3), "workers": workers,
+            **({"item_levels": per_item} if per_item is not level else {}),
+            **({"item_info": info, "info_summary": info_summary} if info else {}),
         }
         return self._commit(stable_hash(key), streams, manifest)
 

@@ -8,7 +8,7 @@ from typing import Any
 import imagecodecs
 import numpy as np
 
-from storagebench.compressors.protocol import ImageCodec, Level
+from storagebench.compressors.protocol import LOSSLESS, ImageCodec, Level, check_number
 from storagebench.compressors.registry import COMPRESSORS
 
 MAX_DISTANCE = 25.0  # libjxl's limit
@@ -22,30 +22,39 @@ class JpegXlParams:
         return None if 1 <= self.effort <= 9 else f"effort must be 1..9, got {self.effort}"
 
 
+def jxl_encode(image: np.ndarray, distance: Level, effort: int) -> bytes:
+    # One thread per call: the store runs one encoder per core, which beats libjxl's threads on small images.
+    if distance == LOSSLESS:
+        return imagecodecs.jpegxl_encode(image, lossless=True, effort=effort, numthreads=1)
+    return imagecodecs.jpegxl_encode(image, distance=float(distance), effort=effort, numthreads=1)
+
+
+def jxl_decode(data: bytes) -> np.ndarray:
+    return imagecodecs.jpegxl_decode(data, numthreads=1)
+
+
+def jxl_versions() -> dict[str, str]:
+    return {"imagecodecs": imagecodecs.__version__, "libjxl": imagecodecs.jpegxl_version()}
+
+
 @COMPRESSORS.register("jpegxl")
 class JpegXl(ImageCodec):
     """JPEG XL (libjxl via imagecodecs); levels are Butteraugli distances or "lossless"."""
 
     Params = JpegXlParams
     version = "1"
-    original_level = "lossless"
+    default_levels = (LOSSLESS, 1.0, 2.0, 4.0, 7.0, 10.0, 15.0)  # the paper's grid
+    default_test_levels = (LOSSLESS, 15.0)
+    level_range = (0.5, MAX_DISTANCE)
 
     def parse_level(self, value: Any) -> Level:
-        if value == "lossless":
-            return "lossless"
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_DISTANCE:
-            return float(value)
-        raise ValueError(f"JPEG XL levels are Butteraugli distances in (0, {MAX_DISTANCE:g}] or \"lossless\", "
-                         f"got {value!r}")
+        return check_number(value, 0, MAX_DISTANCE, "JPEG XL levels are Butteraugli distances", low_open=True)
 
     def encode(self, image: np.ndarray, level: Level) -> bytes:
-        # One thread per call: the store runs one encoder per core, which beats libjxl's threads on small images.
-        if level == "lossless":
-            return imagecodecs.jpegxl_encode(image, lossless=True, effort=self.params.effort, numthreads=1)
-        return imagecodecs.jpegxl_encode(image, distance=float(level), effort=self.params.effort, numthreads=1)
+        return jxl_encode(image, level, self.params.effort)
 
     def decode(self, data: bytes, level: Level) -> np.ndarray:
-        return imagecodecs.jpegxl_decode(data, numthreads=1)
+        return jxl_decode(data)
 
     def library_versions(self) -> dict[str, str]:
-        return {"imagecodecs": imagecodecs.__version__, "libjxl": imagecodecs.jpegxl_version()}
+        return jxl_versions()

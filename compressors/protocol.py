@@ -2,16 +2,22 @@
 
 A level is a JSON scalar: a number for a codec's numeric knob (JPEG XL distance, JPEG quality, …) or a string
 naming a special setting such as ``"lossless"``. ``level_label`` gives the canonical text stored in results.
+
+Everything a decoder may use is the bitstream, the level, the codec's parameters and, for codecs that learn from
+data (``fit``), the state ``fitted_state`` declares: ``storagebench submit`` decodes in a fresh process given only
+those, so nothing can travel outside the counted bytes.
 """
 from __future__ import annotations
 
 import abc
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, ClassVar, Union
 
 import numpy as np
 
 Level = Union[float, str]
+LOSSLESS = "lossless"
 
 
 def level_label(level: Level) -> str:
@@ -19,13 +25,21 @@ def level_label(level: Level) -> str:
 
 
 class ImageCodec(abc.ABC):
-    """Subclasses set ``Params`` (a dataclass of config keys), ``version`` (bump when the bytes change) and
-    ``original_level`` (the level that defines the "original format", usually lossless)."""
+    """Subclasses set ``Params`` (a dataclass of config keys), ``version`` (bump when the bytes change),
+    ``original_level`` (the level that defines the "original format", usually lossless) and ``default_levels`` /
+    ``default_test_levels`` (the grid a quick benchmark of this codec uses: ``storagebench submit`` and
+    ``run --compressor`` take them)."""
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"
     Params: ClassVar[type]
-    original_level: ClassVar[Level]
+    original_level: ClassVar[Level] = LOSSLESS
+    default_levels: ClassVar[tuple[Level, ...]] = ()
+    default_test_levels: ClassVar[tuple[Level, ...]] = ()
+    # A numeric knob over a continuous range (the randomized wrapper and level searches need one): its bounds, and
+    # whether larger values mean fewer bytes (a distance) or more (a quality).
+    level_range: ClassVar[tuple[float, float] | None] = None
+    larger_is_smaller: ClassVar[bool] = True
 
     def __init__(self, params: Any):
         self.params = params
@@ -42,9 +56,50 @@ class ImageCodec(abc.ABC):
     def decode(self, data: bytes, level: Level) -> np.ndarray:
         """The bitstream (and nothing else but the level) → uint8 image of the encoded shape."""
 
+    def encode_with_info(self, image: np.ndarray, level: Level) -> tuple[bytes, dict[str, float]]:
+        """``encode`` plus per-image numbers worth recording in the manifest (e.g. the Butteraugli distance a
+        targeted codec achieved); none by default."""
+        return self.encode(image, level), {}
+
     def library_versions(self) -> dict[str, str]:
         return {}
 
+    # Codecs that learn from the benchmark's training images (learned codecs) override these three.
+    def fit(self, images: np.ndarray, levels: list[Level], cache: Path) -> None:
+        """Learn whatever the codec needs for ``levels`` from training images; cache it under ``cache``."""
+
+    def fitted_state(self) -> dict[str, Any]:
+        """JSON describing what ``fit`` produced (e.g. checkpoint paths and sha256): with the params, all a decoder
+        may know besides the bitstream; ``restore`` takes it back in another process."""
+        return {}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back ``fitted_state()`` of another instance (a fresh process)."""
+
+    def decoder_bytes(self, level: Level) -> int:
+        """Bytes of learned decoder state a reader needs for ``level`` (0 for classic codecs); a benchmark can count
+        them in storage (``[compressor] count_decoder_bytes = true``)."""
+        return 0
+
+    def item_levels(self, level: Level, count: int) -> Level | list[Level]:
+        """The level of each of ``count`` items encoded together at ``level`` (one level for all by default)."""
+        return level
+
     def identity(self) -> dict[str, Any]:
-        """What names this codec's output: it keys the compressed-set cache."""
+        """What names this codec's output: it keys the compressed-set cache (codecs with fitted state add what
+        identifies it, e.g. checkpoint sha256s)."""
         return {"name": self.name, "version": self.version, "params": asdict(self.params)}
+
+
+def check_number(value: Any, low: float, high: float, description: str, *, integer: bool = False,
+                 low_open: bool = False, extra: tuple[str, ...] = (LOSSLESS,)) -> Level:
+    """``value`` if it is one of the string levels in ``extra`` or a number in [low, high] (``(low, high]`` with
+    ``low_open``; a whole number with ``integer``); else a ValueError: ``description`` (e.g. "JPEG levels are
+    qualities") followed by the valid range."""
+    if isinstance(value, str) and value in extra:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and (low < value if low_open else low <= value) \
+            and value <= high and (not integer or float(value).is_integer()):
+        return float(value)
+    names = "".join(f' or "{e}"' for e in extra)
+    raise ValueError(f"{description} in {'(' if low_open else '['}{low:g}, {high:g}]{names}, got {value!r}")

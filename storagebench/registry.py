@@ -1,18 +1,25 @@
-"""Name → class registries: a decorator for built-ins, entry points for third parties (built-ins win)."""
+"""Name → class registries: a decorator for built-ins, entry points for third parties (built-ins win), and
+specs naming a class directly: ``package.module:Class`` or ``path/to/file.py:Class``."""
 from __future__ import annotations
 
+import hashlib
+import importlib
+import importlib.util
+import sys
 import warnings
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Callable, Generic, TypeVar
 
-from storagebench.errors import UnknownNameError
+from storagebench.errors import StorageBenchError, UnknownNameError
 
 T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, entry_point_group: str):
+    def __init__(self, kind: str, entry_point_group: str, base: type | None = None):
         self.kind = kind
+        self.base = base  # what every class in it must subclass
         self.entry_point_group = entry_point_group
         self._builtins: dict[str, type[T]] = {}
         self._plugins: dict[str, type[T]] | None = None
@@ -43,10 +50,24 @@ class Registry(Generic[T]):
     def get(self, name: str) -> type[T]:
         if name in self._builtins:
             return self._builtins[name]
+        if is_spec(name):
+            return self._from_spec(name)
         plugins = self._load_plugins()
         if name in plugins:
             return plugins[name]
         raise UnknownNameError(self.kind, name, self.names())
+
+    def _from_spec(self, spec: str) -> type[T]:
+        cls = load_spec(spec, self.kind)
+        if self.base is not None and not issubclass(cls, self.base):
+            raise StorageBenchError(f"{spec}: {cls.__name__} is not a {self.kind} (subclass "
+                                    f"{self.base.__module__}.{self.base.__qualname__})")
+        own = getattr(cls, "name", None)
+        if not isinstance(own, str) or not own:
+            cls.name = cls.__name__.lower()  # type: ignore[attr-defined]
+        elif own in self._builtins and self._builtins[own] is not cls:
+            raise StorageBenchError(f"{spec}: {self.kind} is named {own!r}, the name of a built-in; rename it")
+        return cls
 
     def items(self) -> list[tuple[str, type[T]]]:
         return [(name, self.get(name)) for name in self.names()]
@@ -61,3 +82,43 @@ class Registry(Generic[T]):
         except UnknownNameError as exc:
             raise StorageBenchError(f"{where}.name: {exc}") from None
         return cls(parse_params(cls.Params, table, where))  # type: ignore[attr-defined,call-arg]
+
+
+def is_spec(name: str) -> bool:
+    return ":" in name
+
+
+def load_spec(spec: str, kind: str) -> type:
+    """The class a ``module:Class`` or ``file.py:Class`` spec names; one clear error for each way it can fail."""
+    target, _, attribute = spec.rpartition(":")
+    if not target or not attribute:
+        raise StorageBenchError(f"{spec}: a {kind} spec is module:Class or path/to/file.py:Class")
+    try:
+        module = _load_file(Path(target)) if target.endswith(".py") else importlib.import_module(target)
+    except StorageBenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (a plug-in's import may raise anything; say which and where)
+        raise StorageBenchError(f"{spec}: importing {target} failed: {type(exc).__name__}: {exc}") from exc
+    cls = getattr(module, attribute, None)
+    if not isinstance(cls, type):
+        raise StorageBenchError(f"{spec}: {target} has no class {attribute!r}")
+    return cls
+
+
+def _load_file(path: Path):  # noqa: ANN202
+    path = path.expanduser().resolve()
+    if not path.is_file():
+        raise StorageBenchError(f"{path}: file not found")
+    # A stable module name per file, registered in sys.modules so forked and spawned workers can find it again.
+    name = f"storagebench_plugin_{path.stem}_{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
+    if name in sys.modules:
+        return sys.modules[name]
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module

@@ -16,7 +16,7 @@ def fails_cleanly(tmp_path, cli_env, args, *needles):
 
 
 @pytest.mark.parametrize("old, new, needles", [
-    ('name = "jpegxl"', 'name = "jpeg-xxl"', ["unknown compressor 'jpeg-xxl'", "valid compressors: jpegxl"]),
+    ('name = "jpegxl"', 'name = "jpeg-xxl"', ["unknown compressor 'jpeg-xxl'", "valid compressors: avif, downscale, jpeg, jpegxl, png, webp"]),
     ('name = "classification"', 'name = "clasification"', ["unknown task", "classification"]),
     ('name = "fashion-mnist"', 'name = "fmnist"', ["unknown dataset 'fmnist'", "coco, fashion-mnist, fashion-scenes, image-folder, segmentation-folder"]),
     ('train_levels = ["lossless", 4]', 'train_levels = ["lossless", 40]', ["train_levels", "(0, 25]"]),
@@ -78,12 +78,12 @@ def test_listing_commands(tmp_path, cli_env):
 
 
 def test_results_dir_of_another_schema_is_refused(tmp_path):
-    from storagebench.benchmarks.results import ResultsDB
+    from storagebench.benchmarks.results import SCHEMA_VERSION, ResultsDB
     from storagebench.errors import StorageBenchError
 
     db = ResultsDB(tmp_path / "results.sqlite")
     db.start_run("hash", "commit", {}, {}, 1)
     db.conn.execute("DELETE FROM meta WHERE key = 'schema_version'")  # as an older storagebench left it
     db.close()
-    with pytest.raises(StorageBenchError, match="results schema 1, this one reads 2"):
+    with pytest.raises(StorageBenchError, match=f"results schema 1, this one reads {SCHEMA_VERSION}"):
         ResultsDB(tmp_path / "results.sqlite")
