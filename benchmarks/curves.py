@@ -21,6 +21,7 @@ from storagebench.benchmarks.fit import ScalingLaw
 from storagebench.benchmarks.runner import Plan
 from storagebench.benchmarks.store import CompressedSetStore, StoredSet, describe_level
 from storagebench.compressors import Level
+from storagebench.compressors.randomized import spread_levels
 from storagebench.errors import StorageBenchError
 
 SEARCH_RANGE = (0.5, 25.0)  # JPEG XL distances searched by the optimal scheme
@@ -121,8 +122,7 @@ class CurveBuilder:
         return TrainingSet(self._entry(seed, n, distance), n, distance)
 
     def _spread(self, seed: int, n: int, d_min: float, d_max: float) -> list[float]:
-        ranks = np.random.default_rng([seed, n]).permutation(n)
-        return [_round_distance(d) for d in d_min + (d_max - d_min) * ranks / max(n - 1, 1)]
+        return spread_levels(seed, n, d_min, d_max)
 
     def randomized(self, seed: int, budget: float) -> TrainingSet:
         n = self._n_star(budget)

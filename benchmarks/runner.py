@@ -155,8 +155,10 @@ def _ensure(plan: Plan, store: CompressedSetStore, split: str, indices: np.ndarr
     if encoded:
         report.entries_encoded += 1
         report.images_encoded += len(indices)
+        info = "".join(f", {key} {v['mean']:.3g} ± {v['sd']:.2g}" for key, v in
+                       entry.manifest.get("info_summary", {}).items())
         say(f"encoded {split} at {level_label(level)}: {len(indices)} images, "
-            f"{entry.sizes.mean():.1f} bytes/image, {entry.manifest['encode_seconds']:.1f} s")
+            f"{entry.sizes.mean():.1f} bytes/image, {entry.manifest['encode_seconds']:.1f} s{info}")
     else:
         report.entries_reused += 1
     return entry

@@ -45,7 +45,7 @@ def test_bad_compressors_are_rejected_with_their_reason(name, check_name, needle
         assert needle in failed[0].detail, report.format()
 
 
-@pytest.mark.parametrize("name", ["jpeg", "webp", "avif", "png", "downscale", "jpegxl"])
+@pytest.mark.parametrize("name", ["jpeg", "webp", "avif", "png", "downscale", "jpegxl", "jpegxl-butteraugli", "randomized"])
 def test_builtin_classic_codecs_pass(name):
     cls = COMPRESSORS.get(name)
     report = validate(name, {}, {}, images(), list(cls.default_levels), LIMITS)
