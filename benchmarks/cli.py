@@ -58,7 +58,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     plan = submit.load_submission(args.config, args.spec, args.param, args.levels, args.test_levels, args.data)
     out = Path(args.out or Path("results") / "submit" / plan.config.name)
     limits = Limits(call_seconds=args.time_limit, memory_mb=args.memory_mb)
-    report = submit.validate_plan(plan, _cache_root(args), limits)
+    report = submit.validate_plan(plan, _cache_root(args), limits, args.workers)
     print(report.format())
     report_path = submit.save_report(out, report)
     if not report.passed:
@@ -71,6 +71,25 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     entry = write_entry(out, Path(args.entry) if args.entry else None, report.as_dict())
     print(f"leaderboard entry: {entry}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _cmd_rd(args: argparse.Namespace) -> int:
+    from storagebench.benchmarks.rd import format_card, rd_card
+    from storagebench.benchmarks.runner import parse_levels
+    from storagebench.benchmarks.submit import parse_param, submission_levels
+    from storagebench.compressors import COMPRESSORS
+    from storagebench.tasks import DATASETS
+
+    codec = COMPRESSORS.create(args.compressor, dict(map(parse_param, args.param)), "--param")
+    levels = parse_levels(codec, submission_levels(args.levels) or codec.default_levels, "--levels")
+    fashion = DATASETS.create("fashion-mnist", {"path": args.data or ""}, "--data").load()
+    out = Path(args.out or Path("results") / "rd" / codec.name)
+    rows, csv_path, figure, notes = rd_card(codec, levels, fashion, args.images, out, _cache_root(args))
+    print(format_card(rows))
+    for note in notes:
+        print(f"note: {note}")
+    print(f"wrote {csv_path} and {figure}")
     return 0
 
 
@@ -217,6 +236,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                                 "(default 4096)")
     p.add_argument("--validate-only", action="store_true", help="stop after validation")
     p.set_defaults(func=_cmd_submit)
+
+    p = sub.add_parser("rd", help="rate–distortion card: bits per pixel vs PSNR, SSIM and Butteraugli on real photos "
+                                  "and Fashion-MNIST; rd.csv + rd.png")
+    p.add_argument("compressor", help="a registered name, package.module:Class or path/to/file.py:Class")
+    p.add_argument("--levels", nargs="+", metavar="LEVEL", help="levels (default: the compressor's own)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a compressor parameter")
+    p.add_argument("--images", type=int, default=200, help="Fashion-MNIST test images (default 200)")
+    p.add_argument("--out", help="output dir (default: results/rd/<compressor>)")
+    p.add_argument("--data", help="Fashion-MNIST location (default: the Debian package's)")
+    p.add_argument("--cache", help="cache folder for learned codecs' checkpoints")
+    p.set_defaults(func=_cmd_rd)
 
     p = sub.add_parser("fit", help="fit the storage scaling law to a results dir; writes fits.json and figures/fit.png")
     p.add_argument("dir", help="results dir")

@@ -70,7 +70,7 @@ def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int
 
 def _train_pending(plan: Plan, law: ScalingLaw, pending: list[CurveCell], db: Any, workers: int,
                    cache_root: Path) -> None:
-    prepare_codec(plan, cache_root)
+    prepare_codec(plan, cache_root, workers)
     store = CompressedSetStore(cache_root)
     builder = CurveBuilder(plan, store, law, workers)
     sets: dict[str, TrainingSet] = {}

@@ -213,11 +213,11 @@ def item_info_summary(entry: StoredSet, positions: np.ndarray) -> dict[str, dict
     return summarise_info([{key: values[p] for key, values in columns.items()} for p in positions])[1]
 
 
-def prepare_codec(plan: Plan, cache_root: Path) -> None:
+def prepare_codec(plan: Plan, cache_root: Path, workers: int = 1) -> None:
     """Let a codec that learns from data (a learned codec) fit on the training images every cell may use, for the
     levels the benchmark uses; its checkpoints are cached beside the store, keyed by content."""
     levels = list(dict.fromkeys([*plan.train_levels, *plan.test_levels]))
-    plan.codec.fit(plan.splits.train.images[plan.train_pool], levels, cache_root.parent / "codecs")
+    plan.codec.fit(plan.splits.train.images[plan.train_pool], levels, cache_root / "codecs", workers)
 
 
 def train_cells(plan: Plan, db: ResultsDB, train_one: Callable[[Any], Any], cells: list, size: Callable[[Any], int],
@@ -247,7 +247,7 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int) -> RunReport:
         if report.cells_skipped:
             say(f"resuming: {report.cells_skipped} of {report.cells_total} cells already done, "
                 f"{len(pending)} to train")
-        prepare_codec(plan, cache_root)
+        prepare_codec(plan, cache_root, workers)
         store = CompressedSetStore(cache_root)
         pool_index = plan.train_pool
         test_index = np.arange(len(plan.splits.test))

@@ -37,7 +37,8 @@ def parse_param(text: str) -> tuple[str, Any]:
     return key.strip(), parsed
 
 
-def _levels(values: list[str] | None) -> list[Any] | None:
+def submission_levels(values: list[str] | None) -> list[Any] | None:
+    """Levels from the command line: numbers, or names such as lossless or 1..15."""
     if values is None:
         return None
     return [v if v == "lossless" else _number(v) for v in values]
@@ -57,8 +58,8 @@ def submission_config(base: BenchmarkConfig, spec: str, params: dict[str, Any], 
         cls = COMPRESSORS.get(spec)
     except KeyError as exc:
         raise StorageBenchError(str(exc)) from None
-    train = _levels(levels) or list(cls.default_levels)
-    test = _levels(test_levels) or list(cls.default_test_levels)
+    train = submission_levels(levels) or list(cls.default_levels)
+    test = submission_levels(test_levels) or list(cls.default_test_levels)
     if not train or not test:
         raise StorageBenchError(f"{spec}: the compressor declares no default levels; give --levels and --test-levels")
     return dataclasses.replace(base, name=f"{base.name}-{cls.name}", compressor=spec, compressor_params=params,
@@ -72,8 +73,8 @@ def sample_images(plan: Plan) -> list[np.ndarray]:
     return [*train, *plan.splits.test.images[:SAMPLE_IMAGES]]
 
 
-def validate_plan(plan: Plan, cache_root: Path, limits: Limits) -> ValidationReport:
-    prepare_codec(plan, cache_root)  # a learned codec fits first: its declared state is what decoders may use
+def validate_plan(plan: Plan, cache_root: Path, limits: Limits, workers: int) -> ValidationReport:
+    prepare_codec(plan, cache_root, workers)  # a learned codec fits first: its declared state is what decoders may use
     levels = list(dict.fromkeys([*plan.train_levels, *plan.test_levels]))
     say(f"validating {plan.config.compressor} on {2 * SAMPLE_IMAGES} images × {len(levels)} levels in separate "
         f"processes (limits: {limits.call_seconds:g} s per call, {limits.memory_mb} MiB)")

@@ -65,8 +65,9 @@ class ImageCodec(abc.ABC):
         return {}
 
     # Codecs that learn from the benchmark's training images (learned codecs) override these three.
-    def fit(self, images: np.ndarray, levels: list[Level], cache: Path) -> None:
-        """Learn whatever the codec needs for ``levels`` from training images; cache it under ``cache``."""
+    def fit(self, images: np.ndarray, levels: list[Level], cache: Path, workers: int = 1) -> None:
+        """Learn whatever the codec needs for ``levels`` from training images (in up to ``workers`` processes);
+        cache it under ``cache``."""
 
     def fitted_state(self) -> dict[str, Any]:
         """JSON describing what ``fit`` produced (e.g. checkpoint paths and sha256): with the params, all a decoder

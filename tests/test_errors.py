@@ -16,7 +16,7 @@ def fails_cleanly(tmp_path, cli_env, args, *needles):
 
 
 @pytest.mark.parametrize("old, new, needles", [
-    ('name = "jpegxl"', 'name = "jpeg-xxl"', ["unknown compressor 'jpeg-xxl'", "valid compressors: avif, downscale, jpeg, jpegxl, png, webp"]),
+    ('name = "jpegxl"', 'name = "jpeg-xxl"', ["unknown compressor 'jpeg-xxl'", "valid compressors: avif, bmshj2018-factorized", "jpegxl-butteraugli, png, randomized, webp"]),
     ('name = "classification"', 'name = "clasification"', ["unknown task", "classification"]),
     ('name = "fashion-mnist"', 'name = "fmnist"', ["unknown dataset 'fmnist'", "coco, fashion-mnist, fashion-scenes, image-folder, segmentation-folder"]),
     ('train_levels = ["lossless", 4]', 'train_levels = ["lossless", 40]', ["train_levels", "(0, 25]"]),

@@ -1,0 +1,81 @@
+"""Learned codecs (CompressAI, trained on the benchmark's own images): real bitstreams, decoded back for training."""
+import hashlib
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+from conftest import run_cli, synthetic_images, write_config
+from storagebench.benchmarks.store import StoredSet
+from storagebench.compressors import COMPRESSORS
+from storagebench.compressors.learned import HEADER
+from storagebench.compressors.validation import Limits, validate
+from storagebench.tasks.subsets import stratified_order
+
+TINY = {"N": 16, "M": 24, "steps": 40, "batch_size": 8}
+
+
+def learned_config(tmp_path, name, extra=""):
+    config = write_config(tmp_path / "learned.toml", n="[30, 90]", train_levels='["lossless", 3]')
+    text = config.read_text().replace('name = "jpegxl"\neffort = 3', f'name = "{name}"\nN = 16\nM = 24\nsteps = 40\n'
+                                      f'batch_size = 8{extra}').replace('test_levels = ["lossless", 8]',
+                                                                        'test_levels = ["lossless", 3]')
+    config.write_text(text)
+    return config
+
+
+def test_stored_bytes_are_real_bitstreams_and_decode_to_the_trained_pixels(tmp_path, cli_env, fashion_dir):
+    config = learned_config(tmp_path, "bmshj2018-factorized")
+    result = run_cli(["run", str(config), "--out", "out", "--workers", "2"], cli_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    checkpoints = list((tmp_path / "cache" / "store" / "codecs").glob("*.pt"))
+    assert len(checkpoints) == 1  # one level besides lossless
+    codec = COMPRESSORS.create("bmshj2018-factorized", TINY, "x")
+    codec.restore({"checkpoints": {"3": {"path": str(checkpoints[0]),
+                                         "sha256": hashlib.sha256(checkpoints[0].read_bytes()).hexdigest()}}})
+    from storagebench.tasks import DATASETS
+    train = DATASETS.create("fashion-mnist", {"path": str(fashion_dir)}, "x").load().train
+    entries = [StoredSet(p.parent, json.loads(p.read_text()))
+               for p in (tmp_path / "cache" / "store").glob("*/manifest.json")]
+    (pool,) = [e for e in entries if e.manifest["split"] == "train" and e.manifest["level"] == 3.0]
+    streams = pool.bitstreams()
+    assert sum(map(len, streams)) == pool.bitstreams_path.stat().st_size
+    model = codec._model(3.0)
+    for i in (0, 5):  # each stored item is a header plus exactly the strings CompressAI's compress() returns
+        image = train.images[pool.dataset_index[i]]
+        strings = model.compress(codec._to_tensor(image))["strings"]
+        assert len(streams[i]) == HEADER.size + len(strings[0][0]) and streams[i] == codec.encode(image, 3.0)
+    decoded = np.stack([codec.decode(s, 3.0) for s in streams])
+    assert np.array_equal(decoded, pool.decode(codec, workers=1))
+    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
+        cells = db.execute("SELECT n, train_sha256, decoder_bytes FROM cells WHERE train_level = '3'").fetchall()
+    for n, recorded, decoder_bytes in cells:
+        positions = np.searchsorted(pool.dataset_index, stratified_order(train.labels, 0)[:n])
+        digest = hashlib.sha256(np.ascontiguousarray(decoded[positions]).data)
+        digest.update(np.ascontiguousarray(train.labels[stratified_order(train.labels, 0)[:n]], dtype=np.int64).data)
+        assert digest.hexdigest() == recorded
+        assert decoder_bytes == codec.decoder_bytes(3.0) > 0
+
+
+def test_decoder_bytes_can_be_counted_in_storage(tmp_path, cli_env):
+    config = learned_config(tmp_path, "bmshj2018-hyperprior", "\ncount_decoder_bytes = true")
+    result = run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
+        rows = db.execute("SELECT train_level, n, train_bytes_total, train_bytes_per_image, decoder_bytes "
+                          "FROM cells").fetchall()
+    for level, n, total, per_image, decoder in rows:
+        assert (decoder > 0) == (level == "3") and per_image == total / n
+        if decoder:
+            assert total > decoder  # images plus the decoder's weights
+
+
+@pytest.mark.parametrize("name", ["bmshj2018-factorized", "bmshj2018-hyperprior"])
+def test_learned_codecs_pass_validation(tmp_path, name):
+    codec = COMPRESSORS.create(name, TINY, "x")
+    images, _ = synthetic_images(40, seed=2)
+    codec.fit(images, [1.0, 5.0], tmp_path, workers=1)
+    report = validate(name, TINY, codec.fitted_state(), list(images[:3]), ["lossless", 1.0, 5.0],
+                      Limits(call_seconds=20.0))
+    assert report.passed, report.format()
