@@ -24,8 +24,7 @@ from storagebench.compressors import Level
 from storagebench.compressors.randomized import spread_levels
 from storagebench.errors import StorageBenchError
 
-SEARCH_RANGE = (0.5, 25.0)  # JPEG XL distances searched by the optimal scheme
-RANDOMIZED_RANGE = (1.0, 15.0)  # the paper's grid ends, the randomized scheme's starting interval
+RANDOMIZED_RANGE = (1.0, 15.0)  # the paper's grid ends, the randomized scheme's starting interval (within the codec's)
 PROBES = 8  # bisection steps in log distance: the final bracket is ~1.6% wide over the search range
 
 
@@ -66,6 +65,7 @@ class CurveBuilder:
     def __init__(self, plan: Plan, store: CompressedSetStore, law: ScalingLaw, workers: int):
         self.plan, self.store, self.law, self.workers = plan, store, law, workers
         self.probes = 0
+        self.search_range = searchable_range(plan.codec)
 
     def _entry(self, seed: int, n: int, level: Level | list[Level]) -> StoredSet:
         train = self.plan.splits.train
@@ -116,9 +116,9 @@ class CurveBuilder:
 
     def optimal(self, seed: int, budget: float) -> TrainingSet:
         n = self._n_star(budget)
-        distance = self._bisect(lambda d: int(self._entry(seed, n, d).sizes.sum()), budget, *SEARCH_RANGE)
+        distance = self._bisect(lambda d: int(self._entry(seed, n, d).sizes.sum()), budget, *self.search_range)
         if distance is None:
-            return self._capped(seed, budget, n, SEARCH_RANGE[1])
+            return self._capped(seed, budget, n, self.search_range[1])
         return TrainingSet(self._entry(seed, n, distance), n, distance)
 
     def _spread(self, seed: int, n: int, d_min: float, d_max: float) -> list[float]:
@@ -126,7 +126,7 @@ class CurveBuilder:
 
     def randomized(self, seed: int, budget: float) -> TrainingSet:
         n = self._n_star(budget)
-        lo, hi = RANDOMIZED_RANGE
+        lo, hi = max(RANDOMIZED_RANGE[0], self.search_range[0]), min(RANDOMIZED_RANGE[1], self.search_range[1])
         size = lambda d_min, d_max: int(self._entry(seed, n, self._spread(seed, n, d_min, d_max)).sizes.sum())  # noqa: E731
         if size(lo, hi) > budget:  # too large: raise d_min towards d_max
             d_min = self._bisect(lambda d: size(d, hi), budget, lo, hi)
@@ -148,6 +148,15 @@ class CurveBuilder:
         if cell.scheme.startswith("naive-d"):
             return self._fill(cell.seed, cell.budget, self.plan.codec.parse_level(float(cell.scheme[7:])))
         raise StorageBenchError(f"unknown scheme {cell.scheme!r}")
+
+
+def searchable_range(codec: Any) -> tuple[float, float]:
+    """The level range the searches bisect: a continuous, distance-like knob (larger = fewer bytes)."""
+    if codec.level_range is None or not codec.larger_is_smaller:
+        raise StorageBenchError(f"curves: {codec.name}'s levels are not a continuous distance-like knob (larger = "
+                                f"fewer bytes); its storage curves are not supported yet (JPEG XL distances and "
+                                f"Butteraugli targets are)")
+    return codec.level_range
 
 
 def schemes(naive: list[float]) -> list[str]:

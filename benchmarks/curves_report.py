@@ -14,7 +14,7 @@ import numpy as np
 
 from storagebench.benchmarks.allocation import budgets_for, optimal_n
 from storagebench.benchmarks.config import load_config
-from storagebench.benchmarks.curves import CurveBuilder, CurveCell, TrainingSet, cell_row, schemes
+from storagebench.benchmarks.curves import CurveBuilder, CurveCell, TrainingSet, cell_row, schemes, searchable_range
 from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
 from storagebench.benchmarks.report import (current_fit, fit_results_dir, open_results_dir, original_points,
                                             write_json_atomic)
@@ -52,6 +52,7 @@ def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int
     """Train every pending (scheme, budget, seed) cell; the rows of all of them, and the law they were allocated by."""
     budgets, naive = list(dict.fromkeys(budgets)), list(dict.fromkeys(naive))
     plan = make_plan(load_config(out / "config.toml"), data)
+    searchable_range(plan.codec)  # refuse before any work
     parse_levels(plan.codec, naive, "--naive")
     law = current_law(out)
     db, _ = open_results_dir(out)

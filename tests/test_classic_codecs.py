@@ -109,3 +109,13 @@ def test_portable_name_drops_folders():
     assert portable_name("/a/b/my_codec.py:Invert") == "my_codec.py:Invert"
     assert portable_name("pkg.mod:Cls") == "pkg.mod:Cls" and portable_name("jpegxl") == "jpegxl"
     assert absolute_spec("x.py:C").startswith("/") and absolute_spec("jpeg") == "jpeg"
+
+
+def test_storage_curves_refuse_codecs_without_a_distance_knob():
+    from storagebench.benchmarks.curves import searchable_range
+
+    assert searchable_range(COMPRESSORS.create("jpegxl", {}, "x")) == (0.5, 25.0)
+    assert searchable_range(COMPRESSORS.create("jpegxl-butteraugli", {}, "x")) == (0.5, 8.0)
+    for name in ("jpeg", "downscale", "png"):
+        with pytest.raises(StorageBenchError, match="not a continuous distance-like knob"):
+            searchable_range(COMPRESSORS.create(name, {}, "x"))
