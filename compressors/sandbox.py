@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from storagebench.compressors.protocol import level_label
+
 
 class Progress:
     def __init__(self) -> None:
@@ -51,7 +53,8 @@ def encode_job(codec: Any, job: dict[str, Any], progress: Progress) -> dict[str,
     for level in job["levels"]:
         per_item = codec.item_levels(level, len(job["images"]))
         levels = per_item if isinstance(per_item, list) else [per_item] * len(job["images"])
-        out["levels"][str(level)] = levels
+        key = level_label(level)
+        out["levels"][key] = levels
         streams, again, decoded = [], [], []
         for i, (image, item_level) in enumerate(zip(job["images"], levels)):
             what = f"encode of image {i} at level {item_level!r}"
@@ -63,7 +66,7 @@ def encode_job(codec: Any, job: dict[str, Any], progress: Progress) -> dict[str,
             again.append(second)
             decoded.append(np.asarray(image_back))
             out["seconds"] += [seconds, seconds_again, seconds_decode]
-        out["streams"][str(level)], out["again"][str(level)], out["decoded"][str(level)] = streams, again, decoded
+        out["streams"][key], out["again"][key], out["decoded"][key] = streams, again, decoded
     return out
 
 

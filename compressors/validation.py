@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from storagebench.compressors.protocol import Level, level_label
+from storagebench.compressors.protocol import Level
 
 STARTUP_SECONDS = 120.0  # importing torch-based compressors and restoring their state takes seconds
 
@@ -175,8 +175,7 @@ def validate(spec: str, params: dict[str, Any], state: dict[str, Any], images: l
     failure. ``state`` is the compressor's declared fitted state (``ImageCodec.fitted_state``), if any."""
     report = ValidationReport(spec)
     started = time.perf_counter()
-    job = {"spec": spec, "params": params, "state": state, "images": images,
-           "levels": [level_label(lv) if isinstance(lv, str) else lv for lv in levels]}
+    job = {"spec": spec, "params": params, "state": state, "images": images, "levels": list(levels)}
     with tempfile.TemporaryDirectory(prefix="storagebench-validate-") as workdir:
         try:
             first = _run_child({**job, "mode": "encode"}, limits, Path(workdir))
