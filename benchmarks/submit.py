@@ -54,10 +54,7 @@ def _number(text: str) -> Any:
 def submission_config(base: BenchmarkConfig, spec: str, params: dict[str, Any], levels: list[str] | None,
                       test_levels: list[str] | None) -> BenchmarkConfig:
     """``base`` with the submitted compressor in its ``[compressor]`` table."""
-    try:
-        cls = COMPRESSORS.get(spec)
-    except KeyError as exc:
-        raise StorageBenchError(str(exc)) from None
+    cls = COMPRESSORS.get(spec)  # an unknown name or a bad spec is a StorageBenchError
     train = submission_levels(levels) or list(cls.default_levels)
     test = submission_levels(test_levels) or list(cls.default_test_levels)
     if not train or not test:

@@ -28,7 +28,7 @@ class ImageCodec(abc.ABC):
     """Subclasses set ``Params`` (a dataclass of config keys), ``version`` (bump when the bytes change),
     ``original_level`` (the level that defines the "original format", usually lossless) and ``default_levels`` /
     ``default_test_levels`` (the grid a quick benchmark of this codec uses: ``storagebench submit`` and
-    ``run --compressor`` take them)."""
+    ``storagebench rd`` take them)."""
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"

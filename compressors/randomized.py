@@ -84,10 +84,8 @@ class Randomized(ImageCodec):
             return self.inner.parse_level(round(value))
 
     def _item(self, level: Level) -> Level:
-        if parse_range(level) is not None:  # one image alone: the middle of its range
-            bounds = parse_range(level)
-            return self._inner_level((bounds[0] + bounds[1]) / 2)  # type: ignore[index]
-        return level
+        bounds = parse_range(level)  # a whole range for one image alone: its middle
+        return level if bounds is None else self._inner_level((bounds[0] + bounds[1]) / 2)
 
     def encode_with_info(self, image: np.ndarray, level: Level) -> tuple[bytes, dict[str, float]]:
         return self.inner.encode_with_info(image, self._item(level))

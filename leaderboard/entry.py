@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from storagebench.benchmarks.config import portable_name
+from storagebench.compressors import COMPRESSORS
 from storagebench.benchmarks.report import level_order, open_results_dir, write_json_atomic
 from storagebench.provenance import git_commit
 
@@ -50,6 +51,7 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None) -> dict[str
         config_hash = db.meta("config_hash")
     compressor = dict(config["compressor"])
     name = compressor.pop("name")
+    codec_class = COMPRESSORS.get(name)
     train_levels, test_levels = compressor.pop("train_levels"), compressor.pop("test_levels")
     fits_path = out / "fits.json"
     fits = json.loads(fits_path.read_text()) if fits_path.is_file() else None
@@ -62,7 +64,7 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None) -> dict[str
     codec_versions = json.loads(cells[0]["codec_versions"]) if cells else {}
     return {
         "entry_format": ENTRY_FORMAT,
-        "compressor": {"name": _codec_name(name), "spec": portable_name(name), "version": _codec_version(name),
+        "compressor": {"name": codec_class.name, "spec": portable_name(name), "version": codec_class.version,
                        "params": compressor, "train_levels": train_levels, "test_levels": test_levels,
                        "library_versions": codec_versions},
         "benchmark": {"name": config["benchmark"]["name"], "config_hash": config_hash, "config": config,
@@ -78,18 +80,6 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None) -> dict[str
         "validation": validation,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "written_by_commit": git_commit(),
     }
-
-
-def _codec_name(name: str) -> str:
-    from storagebench.compressors import COMPRESSORS
-
-    return COMPRESSORS.get(name).name
-
-
-def _codec_version(name: str) -> str:
-    from storagebench.compressors import COMPRESSORS
-
-    return COMPRESSORS.get(name).version
 
 
 def write_entry(out: Path, path: Path | None = None, validation: dict[str, Any] | None = None) -> Path:

@@ -33,9 +33,7 @@ def test_store_keeps_each_images_level_and_bytes_are_the_inner_codecs(tmp_path):
     assert all(s == inner.encode(images[i], levels[i]) for i, s in enumerate(streams))
     decoded = entry.decode(codec, workers=1)
     assert np.array_equal(decoded, np.stack([inner.decode(s, lv) for s, lv in zip(streams, levels)]))
-    small, large = min(range(40), key=lambda i: levels[i]), max(range(40), key=lambda i: levels[i])
     assert entry.sizes.mean() < np.mean([len(inner.encode(im, 2.0)) for im in images])
-    assert levels[small] < levels[large]
 
 
 def test_integer_knobs_are_rounded_and_bad_ranges_refused():
