@@ -17,12 +17,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     plan = make_plan(load_config(args.config), data=args.data)
-    _run_and_report(plan, Path(args.out or Path("results") / plan.config.name), args)
+    out = Path(args.out or Path("results") / plan.config.name)
+    if not args.wandb:
+        _run_and_report(plan, out, args)
+    else:
+        from storagebench.leaderboard.publish import live_logger, publish_fit
+
+        publisher, on_cell = live_logger(out, plan.config.as_toml(), plan.config.identity_hash(), args.project,
+                                         args.entity)
+        _run_and_report(plan, out, args, on_cell)
+        publish_fit(out, publisher)
+        print(f"W&B ({publisher.mode}): {len(publisher.ids)} runs under {out / 'wandb'}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
     return 0
 
 
-def _run_and_report(plan, out: Path, args: argparse.Namespace) -> list[Path]:  # noqa: ANN001
+def _run_and_report(plan, out: Path, args: argparse.Namespace, on_cell=None) -> list[Path]:  # noqa: ANN001
     """Run a plan's grid into ``out``, print the table and the fit; the outputs written."""
     from storagebench.benchmarks import report
     from storagebench.benchmarks.analysis import describe
@@ -32,7 +42,7 @@ def _run_and_report(plan, out: Path, args: argparse.Namespace) -> list[Path]:  #
     say(f"benchmark {config.name!r} from {config.source}: {len(plan.cells)} cells "
         f"({len(plan.train_levels)} train levels × {len(config.n)} n × {len(config.seeds)} seeds), "
         f"{len(plan.test_levels)} test levels, {args.workers} workers")
-    result = run(plan, out, _cache_root(args), args.workers)
+    result = run(plan, out, _cache_root(args), args.workers, on_cell)
     say(f"cells: {result.cells_trained} trained, {result.cells_skipped} already done; "
         f"store: {result.entries_encoded} sets encoded ({result.images_encoded} images), "
         f"{result.entries_reused} reused from cache")
@@ -129,6 +139,29 @@ def _cmd_curves(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from storagebench.leaderboard.site import build_leaderboard
+    from storagebench.leaderboard.text import format_leaderboard
+
+    site = Path(args.out)
+    summary = build_leaderboard([Path(p) for p in args.sources], site, args.target)
+    print(format_leaderboard(summary))
+    print(f"wrote {site / 'index.html'}, {site / 'leaderboard.json'} and {site / 'leaderboard.csv'}")
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from storagebench.leaderboard.publish import publish
+
+    publishers = publish([Path(d) for d in args.dirs], args.project, args.entity)
+    for p in publishers:
+        print(f"{p.dir}: {len(p.ids)} W&B runs ({p.mode}) under {p.dir / 'wandb'}")
+    if publishers and publishers[0].mode == "offline":
+        print("offline: upload with `wandb sync DIR/wandb/offline-run-*` once logged in; run ids are stable, so "
+              "syncing again updates the same runs")
+    return 0
+
+
 def _cmd_theory(args: argparse.Namespace) -> int:
     from storagebench.benchmarks.theory import StylizedModel, run_theory
 
@@ -217,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", nargs="?", help="benchmark TOML file (default: the embedded benchmarks/quick.toml)")
     p.add_argument("--out", help="results dir (default: results/<benchmark name>)")
     p.add_argument("--executor", choices=["local"], default="local", help="where cells run (default: local)")
+    p.add_argument("--wandb", action="store_true", help="log each cell to W&B as it finishes, then the fit "
+                                                        "(offline unless W&B credentials are configured)")
+    p.add_argument("--project", help="W&B project with --wandb (default: storagebench)")
+    p.add_argument("--entity", help="W&B entity with --wandb")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("submit", parents=[cells], help="validate a compressor in contained processes, then benchmark "
@@ -263,11 +300,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("curves", parents=[cells], help="storage curves: train original / scaling-optimal / naive / randomized sets "
                                       "at each budget; curves.json + figures/curves.png")
     p.add_argument("dir", help="results dir of a grid run (its fit gives n*(s))")
-    p.add_argument("--budgets", nargs="+", metavar="S", help="budgets in bytes (e.g. 100k 400k; default: 4 spanning "
-                                                             "the grid's storage)")
+    p.add_argument("--budgets", nargs="+", metavar="S", help="budgets in bytes (e.g. 100k 400k; default: the benchmark's "
+                                                             "[benchmark].budgets, else 4 spanning the grid's storage)")
     p.add_argument("--naive", nargs="+", type=float, default=[3.0, 8.0, 13.0], metavar="D",
                    help="fixed distances of the naive schemes (default: 3 8 13, as in the paper)")
     p.set_defaults(func=_cmd_curves)
+
+    p = sub.add_parser("leaderboard", help="rank entries at equal storage: SITE/index.html (sortable tables, figures, "
+                                           "a page per entry) + leaderboard.json/csv")
+    p.add_argument("sources", nargs="+", metavar="DIR",
+                   help="results dirs, entry JSON files, or folders of entry files (e.g. leaderboard/entries)")
+    p.add_argument("--out", default="results/leaderboard", help="site folder (default: results/leaderboard)")
+    p.add_argument("--target", type=float, metavar="ERR",
+                   help="error for the 'bytes to target' column (default: original format's measured error at "
+                        "each board's largest budget)")
+    p.set_defaults(func=_cmd_leaderboard)
+
+    p = sub.add_parser("publish", help="publish results dirs to Weights & Biases: a run per trained cell, a fit run, "
+                                       "the leaderboard table (offline unless W&B credentials are configured)")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="results dirs")
+    p.add_argument("--project", help="W&B project (default: storagebench)")
+    p.add_argument("--entity", help="W&B entity (team or user)")
+    p.set_defaults(func=_cmd_publish)
 
     p = sub.add_parser("theory", help="the paper's stylized multiresolution model: exact ridge risk, law fit, plot")
     p.add_argument("--out", default="results/theory", help="output dir (default: results/theory)")

@@ -1,6 +1,6 @@
 """Benchmark definitions are TOML files: what to run is data, not Python.
 
-    [benchmark]  name, description, seeds, n
+    [benchmark]  name, description, seeds, n, budgets (storage budgets in bytes the leaderboard ranks at)
     [dataset]    name + the reader's keys (e.g. path)
     [compressor] name, train_levels, test_levels, count_decoder_bytes + the codec's keys (e.g. effort)
     [task]       name + model and training-recipe keys
@@ -35,12 +35,13 @@ class BenchmarkConfig:
     compressor_params: dict[str, Any] = field(default_factory=dict)
     task_params: dict[str, Any] = field(default_factory=dict)
     count_decoder_bytes: bool = False  # add a learned codec's decoder weights to the storage of every cell
+    budgets: tuple[float, ...] = ()  # total stored bytes; the leaderboard ranks entries at each
     source: str = ""
 
     def as_toml(self) -> dict[str, dict[str, Any]]:
         return {
             "benchmark": {"name": self.name, "description": self.description, "seeds": list(self.seeds),
-                          "n": list(self.n)},
+                          "n": list(self.n), **({"budgets": list(self.budgets)} if self.budgets else {})},
             "dataset": {"name": self.dataset, **self.dataset_params},
             "compressor": {"name": self.compressor, "train_levels": list(self.train_levels),
                            "test_levels": list(self.test_levels),
@@ -50,8 +51,10 @@ class BenchmarkConfig:
         }
 
     def identity_hash(self) -> str:
-        """Hash of everything that changes results; the dataset's location is not part of it."""
+        """Hash of everything that changes results; the dataset's location is not part of it, nor are the budgets
+        (analysis settings: storage-curve cells are keyed by their budget, grid cells do not depend on them)."""
         table = self.as_toml()
+        table["benchmark"].pop("budgets", None)
         table["dataset"] = {k: v for k, v in table["dataset"].items() if k != "path"}
         table["compressor"]["name"] = portable_name(self.compressor)
         return stable_hash(table)
@@ -108,21 +111,37 @@ def parse_config(data: dict[str, Any], path: Path) -> BenchmarkConfig:
     dataset, compressor, task = (_section(data, s, path) for s in SECTIONS[1:])
     names = {s: _take_name(t, s, path) for s, t in (("dataset", dataset), ("compressor", compressor),
                                                     ("task", task))}
-    extra = sorted(set(bench) - {"name", "description", "seeds", "n"})
+    extra = sorted(set(bench) - {"name", "description", "seeds", "n", "budgets"})
     if extra:
         raise StorageBenchError(f"{path}: [benchmark] has unknown key(s) {', '.join(extra)}; "
-                                f"valid: name, description, seeds, n")
+                                f"valid: name, description, seeds, n, budgets")
     if not isinstance(bench.get("name"), str) or not bench["name"]:
         raise StorageBenchError(f"{path}: [benchmark].name must be a non-empty string")
     return BenchmarkConfig(
         name=bench["name"], description=str(bench.get("description", "")),
         seeds=_int_list(bench.get("seeds", [0]), f"{path}: [benchmark].seeds", 0),
         n=tuple(sorted(_int_list(bench.get("n"), f"{path}: [benchmark].n", 1))),
+        budgets=_budgets(bench.get("budgets", []), f"{path}: [benchmark].budgets"),
         dataset=names["dataset"], compressor=names["compressor"], task=names["task"],
         train_levels=_levels(compressor.pop("train_levels", None), f"{path}: [compressor].train_levels"),
         test_levels=_levels(compressor.pop("test_levels", None), f"{path}: [compressor].test_levels"),
         count_decoder_bytes=_flag(compressor.pop("count_decoder_bytes", False), f"{path}: [compressor].count_decoder_bytes"),
         dataset_params=dataset, compressor_params=compressor, task_params=task, source=str(path))
+
+
+def _budgets(value: Any, where: str) -> tuple[float, ...]:
+    """Byte counts as numbers or strings with decimal suffixes ("250k", "2M"), sorted; none is fine."""
+    from storagebench.benchmarks.allocation import parse_budget
+
+    if not isinstance(value, list):
+        raise StorageBenchError(f"{where}: expected a list of byte counts such as [100000, \"250k\"], got {value!r}")
+    try:
+        budgets = sorted(parse_budget(v) for v in value if not isinstance(v, bool))
+    except StorageBenchError as exc:
+        raise StorageBenchError(f"{where}: {exc}") from None
+    if len(budgets) != len(value) or len(set(budgets)) != len(budgets):
+        raise StorageBenchError(f"{where}: expected distinct byte counts, got {value!r}")
+    return tuple(budgets)
 
 
 def _flag(value: Any, where: str) -> bool:

@@ -34,10 +34,12 @@ def _train_curve_cell(cell: CurveCell) -> dict[str, Any]:
 
 
 def check_budgets(out: Path, budgets: list[float] | None) -> list[float]:
-    """The given budgets, or the grid's defaults (``budgets_for``)."""
-    points, _, _ = original_points(out)
+    """The given budgets, else the benchmark definition's ``[benchmark].budgets``, else the grid's defaults
+    (``budgets_for``)."""
+    points, config, _ = original_points(out)
     if not points:
         raise StorageBenchError(f"{out}: no grid results yet; run the benchmark first")
+    budgets = budgets or config["benchmark"].get("budgets")
     return budgets_for(np.array([p["n"] for p in points]), np.array([p["L"] for p in points]), budgets)
 
 

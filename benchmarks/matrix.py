@@ -23,10 +23,17 @@ def cross_compression(out: Path) -> tuple[int, list[str], list[str], np.ndarray,
         rows = db.rows()
     if not rows:
         raise StorageBenchError(f"{out}: no results yet; run the benchmark first")
+    return matrix_from_rows(rows, level_order(config, "train_levels"), level_order(config, "test_levels"))
+
+
+def matrix_from_rows(rows: list[dict], train_order: list[str], test_order: list[str]
+                     ) -> tuple[int, list[str], list[str], np.ndarray, dict[str, float], dict[str, float]]:
+    """The matrix at the largest n from rows with train_level, test_level, n, error, train_bytes_per_image and
+    test_bytes_per_image (a results database's ``results`` view, or a leaderboard entry's errors)."""
     n = max(r["n"] for r in rows)
     rows = [r for r in rows if r["n"] == n]
-    train = [lv for lv in level_order(config, "train_levels") if any(r["train_level"] == lv for r in rows)]
-    test = [lv for lv in level_order(config, "test_levels") if any(r["test_level"] == lv for r in rows)]
+    train = [lv for lv in train_order if any(r["train_level"] == lv for r in rows)]
+    test = [lv for lv in test_order if any(r["test_level"] == lv for r in rows)]
     matrix = np.full((len(train), len(test)), np.nan)
     for i, tr in enumerate(train):
         for j, te in enumerate(test):
@@ -43,6 +50,25 @@ def _label(level: str, mean_bytes: float) -> str:
     return f"{level if level == 'lossless' else 'd=' + level}\n{mean_bytes:.0f} B"
 
 
+def plot_matrix(n: int, train: list[str], test: list[str], matrix: np.ndarray, train_bytes: dict[str, float],
+                test_bytes: dict[str, float], path: Path, title: str = "") -> Path:
+    fig, ax = plt.subplots(figsize=(1.4 * len(test) + 3, 0.6 * len(train) + 2.5), constrained_layout=True)
+    image = ax.imshow(matrix, cmap="magma_r", aspect="auto")
+    ax.set_xticks(range(len(test)), [_label(lv, test_bytes[lv]) for lv in test], fontsize=8)
+    ax.set_yticks(range(len(train)), [_label(lv, train_bytes[lv]).replace("\n", ", ") for lv in train], fontsize=8)
+    ax.set_xlabel("test level (mean bytes per test image)")
+    ax.set_ylabel("train level (mean bytes per training image)")
+    for (i, j), value in np.ndenumerate(matrix):
+        ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8,
+                color="white" if value > np.nanmean(matrix) else "black")
+    fig.colorbar(image, ax=ax, label="test error")
+    ax.set_title(f"{title}{': ' if title else ''}cross-compression error at n = {n}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def write_matrix(out: Path) -> tuple[str, Path, Path]:
     n, train, test, matrix, train_bytes, test_bytes = cross_compression(out)
     csv_path = out / "matrix.csv"
@@ -55,21 +81,7 @@ def write_matrix(out: Path) -> tuple[str, Path, Path]:
             writer.writerow([lv, f"{train_bytes[lv]:.1f}", n] + [f"{e:.5f}" for e in matrix[i]])
     os.replace(tmp, csv_path)
 
-    fig, ax = plt.subplots(figsize=(1.4 * len(test) + 3, 0.6 * len(train) + 2.5), constrained_layout=True)
-    image = ax.imshow(matrix, cmap="magma_r", aspect="auto")
-    ax.set_xticks(range(len(test)), [_label(lv, test_bytes[lv]) for lv in test], fontsize=8)
-    ax.set_yticks(range(len(train)), [_label(lv, train_bytes[lv]).replace("\n", ", ") for lv in train], fontsize=8)
-    ax.set_xlabel("test level (mean bytes per test image)")
-    ax.set_ylabel("train level (mean bytes per training image)")
-    for (i, j), value in np.ndenumerate(matrix):
-        ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8,
-                color="white" if value > np.nanmean(matrix) else "black")
-    fig.colorbar(image, ax=ax, label="test error")
-    ax.set_title(f"cross-compression error at n = {n}")
-    figure = out / "figures" / "matrix.png"
-    figure.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(figure, dpi=120)
-    plt.close(fig)
+    figure = plot_matrix(n, train, test, matrix, train_bytes, test_bytes, out / "figures" / "matrix.png")
 
     width = max(12, *(len(lv) + 2 for lv in test))
     lines = [f"cross-compression error at n = {n} (rows: train level, columns: test level)",

@@ -3,6 +3,7 @@ store and is evaluated at every test level; the driver alone writes results, one
 from __future__ import annotations
 
 import dataclasses
+import json
 import hashlib
 import os
 import sys
@@ -127,11 +128,11 @@ def _open_results(plan: Plan, out: Path) -> ResultsDB:
     except StorageBenchError:
         db.close()
         raise
+    config_path = out / "config.toml"  # rewritten each run: budgets (not in the identity) may have changed
+    tmp = config_path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(plan.config.as_toml()))
+    os.replace(tmp, config_path)
     if db.meta("config_hash") is None:
-        config_path = out / "config.toml"
-        tmp = config_path.with_suffix(".toml.tmp")
-        tmp.write_text(tomli_w.dumps(plan.config.as_toml()))
-        os.replace(tmp, config_path)
         db.set_meta({"config_hash": plan.config.identity_hash(), "benchmark": plan.config.name,
                      "original_level": level_label(plan.codec.original_level), **_fingerprints(plan)})
     return db
@@ -235,9 +236,21 @@ def train_cells(plan: Plan, db: ResultsDB, train_one: Callable[[Any], Any], cell
         job.clear()
 
 
-def run(plan: Plan, out: Path, cache_root: Path, workers: int) -> RunReport:
+def _record_baselines(plan: Plan, db: ResultsDB, cache_root: Path, workers: int) -> None:
+    """The leaderboard's baselines: the grid subsets' real sizes in fixed lossless formats (once per results dir)."""
+    from storagebench.benchmarks.baselines import measure_baselines
+
+    if db.meta("baselines") is None:
+        baselines = measure_baselines(plan, CompressedSetStore(cache_root), workers)
+        db.set_meta({"baselines": json.dumps(baselines)})
+
+
+def run(plan: Plan, out: Path, cache_root: Path, workers: int,
+        on_cell: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None) -> RunReport:
+    """Train the plan's pending cells into ``out``; ``on_cell(cell, evaluations)`` is called after each is saved."""
     db = _open_results(plan, out)
     try:
+        _record_baselines(plan, db, cache_root, workers)
         done = db.finished_cells()
         pending = [c for c in plan.cells if c.key not in done]
         report = RunReport(len(plan.cells), cells_skipped=len(plan.cells) - len(pending))
@@ -261,6 +274,8 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int) -> RunReport:
         def write(result: tuple[dict[str, Any], list[dict[str, Any]]], run_id: int) -> None:
             db.write_cell({**result[0], "run_id": run_id}, result[1])
             report.cells_trained += 1
+            if on_cell is not None:
+                on_cell({**result[0], "run_id": run_id}, result[1])
 
         train_cells(plan, db, _train_cell, pending, size=lambda c: c.n, workers=workers,
                     shared=dict(pool_index=pool_index, **decoded), write=write)

@@ -3,7 +3,8 @@
 Built from a results dir (``results.sqlite``, ``config.toml``, ``fits.json``) plus the validation report of
 ``storagebench submit``: compressor name, version, parameters and levels; the benchmark's config hash; library
 versions, commit, machine and seeds; per train level the stored bytes per image and the sha256 of every manifest
-trained on; per test level its manifests; every measured error; the fit.
+trained on; per test level its manifests; every measured error; the fit; the storage-curve cells; the baselines'
+bytes (``benchmarks/baselines.py``); and, for submissions, the errors the submitter claims at given budgets.
 """
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ import numpy as np
 
 from storagebench.benchmarks.config import portable_name
 from storagebench.compressors import COMPRESSORS
-from storagebench.benchmarks.report import level_order, open_results_dir, write_json_atomic
-from storagebench.provenance import git_commit
+from storagebench.benchmarks.report import (current_fit, fit_results_dir, level_order, open_results_dir,
+                                            write_json_atomic)
+from storagebench.errors import StorageBenchError
+from storagebench.provenance import git_commit, stable_hash
 
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2  # 2: task, dataset, budgets, definition hash, curves, baselines, claims
 
 
 def _per_level(cells: list[dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
@@ -40,7 +43,27 @@ def _per_level(cells: list[dict[str, Any]], order: list[str]) -> list[dict[str, 
     return rows
 
 
-def build_entry(out: Path, validation: dict[str, Any] | None = None) -> dict[str, Any]:
+def board_definition(config: dict[str, Any]) -> dict[str, Any]:
+    """What entries must share to be ranked in one table: everything but the compressor and the benchmark's name."""
+    bench = config["benchmark"]
+    return {"seeds": bench["seeds"], "n": bench["n"], "budgets": bench.get("budgets", []),
+            "dataset": {k: v for k, v in config["dataset"].items() if k != "path"}, "task": config["task"]}
+
+
+CURVE_KEYS = ("scheme", "budget", "seed", "n", "bytes_total", "bytes_per_image", "level", "test_level", "error",
+              "train_manifest_sha256")
+
+
+def _current_fits(out: Path) -> dict[str, Any] | None:
+    """The fit of the cells the results dir holds now (refitted if ``fits.json`` is stale); None if too few."""
+    try:
+        return (current_fit(out) or fit_results_dir(out))[0]
+    except StorageBenchError:
+        return None
+
+
+def build_entry(out: Path, validation: dict[str, Any] | None = None,
+                claimed: dict[str, float] | None = None) -> dict[str, Any]:
     db, config = open_results_dir(out)
     with db:
         cells = db.cells()
@@ -49,12 +72,14 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None) -> dict[str
             "ORDER BY cell, test_level")]
         runs = [dict(r) for r in db.conn.execute("SELECT * FROM runs ORDER BY run_id")]
         config_hash = db.meta("config_hash")
+        original_level = db.meta("original_level") or "lossless"
+        baselines = json.loads(db.meta("baselines") or "null")
+        curves = [{k: r[k] for k in CURVE_KEYS} for r in db.curve_rows()]
     compressor = dict(config["compressor"])
     name = compressor.pop("name")
     codec_class = COMPRESSORS.get(name)
     train_levels, test_levels = compressor.pop("train_levels"), compressor.pop("test_levels")
-    fits_path = out / "fits.json"
-    fits = json.loads(fits_path.read_text()) if fits_path.is_file() else None
+    fits = _current_fits(out)
     cell_by_key = {c["cell"]: c for c in cells}
     tests: dict[str, dict[str, Any]] = {}
     for e in evaluations:
@@ -68,7 +93,9 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None) -> dict[str
                        "params": compressor, "train_levels": train_levels, "test_levels": test_levels,
                        "library_versions": codec_versions},
         "benchmark": {"name": config["benchmark"]["name"], "config_hash": config_hash, "config": config,
-                      "seeds": config["benchmark"]["seeds"]},
+                      "seeds": config["benchmark"]["seeds"], "task": config["task"]["name"],
+                      "dataset": config["dataset"]["name"], "budgets": config["benchmark"].get("budgets", []),
+                      "definition_hash": stable_hash(board_definition(config)), "original_level": original_level},
         "provenance": {"git_commits": sorted({r["git_commit"] for r in runs}), "library_versions": versions,
                        "machine": json.loads(runs[-1]["machine"]) if runs else {}},
         "levels": _per_level(cells, level_order(config)),
@@ -77,13 +104,17 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None) -> dict[str
                     "seed": cell_by_key[e["cell"]]["seed"], "L": cell_by_key[e["cell"]]["train_bytes_per_image"],
                     "test_level": e["test_level"], "error": e["error"]} for e in evaluations],
         "fit": None if fits is None else {k: fits[k] for k in ("form", "params", "r2", "bootstrap") if k in fits},
+        "curves": curves,
+        "baselines": baselines,
+        "claimed": {f"{float(s):g}": float(e) for s, e in (claimed or {}).items()},
         "validation": validation,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "written_by_commit": git_commit(),
     }
 
 
-def write_entry(out: Path, path: Path | None = None, validation: dict[str, Any] | None = None) -> Path:
+def write_entry(out: Path, path: Path | None = None, validation: dict[str, Any] | None = None,
+                claimed: dict[str, float] | None = None) -> Path:
     path = path or out / "entry.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, build_entry(out, validation))
+    write_json_atomic(path, build_entry(out, validation, claimed))
     return path

@@ -106,3 +106,11 @@ def before_and_after_training(task, train: tuple, test: tuple, num_classes: int)
     before = task.evaluate(untrained, *test)
     return before, task.evaluate(task.train(*train, num_classes, seed=0), *test)
 
+
+
+@pytest.fixture(scope="session")
+def leaderboard_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two tiny results dirs (jpegxl run with --wandb, webp) on one benchmark definition with budgets."""
+    from leaderboard_data import make_results
+
+    return make_results(tmp_path_factory.mktemp("leaderboard"))

@@ -24,6 +24,8 @@ def fails_cleanly(tmp_path, cli_env, args, *needles):
     ('train_levels = ["lossless", 4]', 'train_levels = ["lossless", 4, 4.0]', ["train_levels", "4 given more than once"]),
     ("n = [40, 80, 120]", "n = [40, 1000]", ["[benchmark].n: 1000 is larger than the training split (400 images)"]),
     ("n = [40, 80, 120]", "n = [0, 40]", ["[benchmark].n"]),
+    ("n = [40, 80, 120]", 'n = [40, 80, 120]\nbudgets = ["30k", "lots"]', ["[benchmark].budgets", "'lots'"]),
+    ("n = [40, 80, 120]", 'n = [40, 80, 120]\nbudgets = [30000, "30k"]', ["[benchmark].budgets: expected distinct"]),
     ("epochs = 2", "epochs = 2\nepoch = 3", ["[task]: unknown key(s) epoch"]),
     ("width = 8", 'width = "wide"', ["[task].width: expected int"]),
 ])

@@ -1,0 +1,77 @@
+"""The leaderboard's figures: per board the storage curves of every entry and baseline (measured best error and the
+fit's prediction against the budget); per entry its scaling fit and cross-compression matrix, drawn from the entry's
+own numbers so entries from JSON files get them too."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from storagebench.benchmarks.figures import plot_fit  # noqa: E402
+from storagebench.benchmarks.matrix import matrix_from_rows, plot_matrix  # noqa: E402
+from storagebench.leaderboard.ranking import entry_law, optimum  # noqa: E402
+from storagebench.leaderboard.sources import Board, display_name, entry_id  # noqa: E402
+
+
+def _series(ranked: dict[str, Any], group: str, row_id: str) -> tuple[list[float], list[float]]:
+    points = [(float(budget), row["measured_error"]) for budget, tables in ranked["rankings"].items()
+              for row in tables[group] if row["id"] == row_id and row["measured_error"] is not None]
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def storage_figure(ranked: dict[str, Any], board: Board, path: Path) -> Path:
+    """Error vs storage budget: markers are the best real training set that fits (mean over seeds), dashed lines
+    each entry's fitted law at its optimal allocation, grey lines the baselines."""
+    fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
+    budgets = np.geomspace(min(board.budgets) / 1.5, max(board.budgets) * 1.5, 80)
+    colors = plt.cm.tab10(np.arange(len(board.entries)) % 10)
+    for color, entry in zip(colors, board.entries):
+        s, err = _series(ranked, "entries", entry_id(entry))
+        ax.plot(s, err, "o-", color=color, label=display_name(entry))
+        law = entry_law(entry)
+        predicted = [optimum(law, b) for b in budgets]
+        if all(p is not None for p in predicted):
+            ax.plot(budgets, [p[2] for p in predicted], "--", color=color, lw=1, alpha=0.7)
+    for style, label in (("s:", "original format"), ("^:", "random subset")):
+        s, err = _series(ranked, "baselines", label.replace(" ", "-"))
+        ax.plot(s, err, style, color="0.45", label=f"{label} (baseline)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("storage budget s (bytes of training images)")
+    ax.set_ylabel("test error")
+    ax.set_title(f"{board.title}: best measured error within s (dashed: fit at n*(s))")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def fit_figure(entry: dict[str, Any], path: Path) -> Path | None:
+    law = entry_law(entry)
+    original = entry["benchmark"]["original_level"]
+    points = [{"level": r["train_level"], "n": r["n"], "L": r["L"], "error": r["error"]}
+              for r in entry["errors"] if r["test_level"] == original]
+    if law is None or not points:
+        return None
+    return plot_fit(points, law, path, f"{display_name(entry)}: {entry['benchmark']['task']} on "
+                                       f"{entry['benchmark']['dataset']} (test: {original})")
+
+
+def entry_matrix(entry: dict[str, Any]) -> tuple | None:
+    """The cross-compression matrix of an entry's errors (``matrix_from_rows``), None if it has none."""
+    test_bytes = {t["test_level"]: t["bytes_per_image"] for t in entry["test_levels"]}
+    rows = [{**r, "train_bytes_per_image": r["L"], "test_bytes_per_image": test_bytes[r["test_level"]]}
+            for r in entry["errors"]]
+    return matrix_from_rows(rows, [lv["level"] for lv in entry["levels"]], list(test_bytes)) if rows else None
+
+
+def matrix_figure(entry: dict[str, Any], path: Path) -> Path | None:
+    result = entry_matrix(entry)
+    return None if result is None else plot_matrix(*result, path, display_name(entry))

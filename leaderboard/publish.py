@@ -1,0 +1,200 @@
+"""``storagebench publish DIR...`` and ``storagebench run --wandb``: results as Weights & Biases runs.
+
+One run per trained cell (group = the benchmark's id, job_type "train", config = the cell), one "fit" run per
+results dir (a table of the fitted parameters with their intervals, the allocation table, line plots of the fit
+and the storage curves, the cross-compression heatmap), and one "leaderboard" run per board with the ranking as a
+table. Run ids are hashes of what the run is (the benchmark's config hash and the cell), so publishing again
+updates the same runs instead of adding duplicates. Offline (files under DIR/wandb, ``wandb sync`` uploads them)
+unless W&B credentials are configured or ``WANDB_MODE`` says otherwise.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import netrc
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from storagebench.benchmarks.report import level_order, open_results_dir
+from storagebench.leaderboard.entry import build_entry
+from storagebench.leaderboard.export import ranking_frame
+from storagebench.leaderboard.figures import entry_matrix, fit_figure, matrix_figure, storage_figure
+from storagebench.leaderboard.ranking import rank_board
+from storagebench.leaderboard.sources import Board, group_boards
+
+DEFAULT_PROJECT = "storagebench"
+
+
+def wandb_mode() -> str:
+    """``WANDB_MODE`` if set; online when an API key is configured (env or ~/.netrc); else offline."""
+    if os.environ.get("WANDB_MODE"):
+        return os.environ["WANDB_MODE"]
+    if os.environ.get("WANDB_API_KEY"):
+        return "online"
+    try:
+        hosts = netrc.netrc().hosts
+    except (FileNotFoundError, netrc.NetrcParseError):
+        return "offline"
+    return "online" if any(h.endswith("wandb.ai") for h in hosts) else "offline"
+
+
+def run_id(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+
+
+def benchmark_id(config: dict[str, Any], config_hash: str) -> str:
+    return f"{config['benchmark']['name']}-{config_hash[:8]}"
+
+
+class Publisher:
+    """Opens and finishes one W&B run at a time; every run of a results dir writes under ``dir``."""
+
+    def __init__(self, directory: Path, project: str | None, entity: str | None):
+        import wandb
+
+        self.wandb, self.dir = wandb, Path(directory)
+        self.project, self.entity, self.mode = project or DEFAULT_PROJECT, entity, wandb_mode()
+        self.ids: list[str] = []
+
+    def open(self, ident: str, name: str, group: str, job_type: str, config: dict[str, Any]) -> Any:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        settings = self.wandb.Settings(silent=True, console="off", x_disable_stats=True, save_code=False)
+        self.ids.append(ident)
+        return self.wandb.init(project=self.project, entity=self.entity, id=ident, name=name, group=group,
+                               job_type=job_type, config=config, dir=str(self.dir), mode=self.mode,
+                               resume="allow", settings=settings, reinit="create_new")
+
+
+def _cell_config(cell: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    skip = {"codec_versions", "codec_info", "finished_at", "run_id"}
+    return {**{k: v for k, v in cell.items() if k not in skip}, "benchmark": config["benchmark"]["name"],
+            "compressor": config["compressor"], "task": config["task"], "dataset": config["dataset"]["name"]}
+
+
+def publish_cell(publisher: Publisher, group: str, config: dict[str, Any], config_hash: str, cell: dict[str, Any],
+                 evaluations: list[dict[str, Any]]) -> None:
+    run = publisher.open(run_id(config_hash, "cell", cell["cell"]), cell["cell"], group, "train",
+                         _cell_config(cell, config))
+    run.summary.update({f"error/{e['test_level']}": e["error"] for e in evaluations})
+    run.summary.update({"n": cell["n"], "L": cell["train_bytes_per_image"], "storage": cell["train_bytes_total"],
+                        "train_seconds": cell["train_seconds"]})
+    run.finish()
+
+
+def _curve_config(row: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: v for k, v in row.items() if k not in ("metrics", "finished_at", "run_id")},
+            "benchmark": config["benchmark"]["name"], "compressor": config["compressor"], "task": config["task"]}
+
+
+def _fit_tables(entry: dict[str, Any], wandb: Any) -> dict[str, Any]:
+    fit = entry["fit"]
+    boot = fit.get("bootstrap", {})
+    params = [[k, float(v), *(boot.get(k) or [None, None])] for k, v in fit["params"].items() if k != "form"]
+    logged = {"fit_params": wandb.Table(columns=["param", "value", "ci_low", "ci_high"], data=params)}
+    original = entry["benchmark"]["original_level"]
+    levels = [lv["level"] for lv in entry["levels"]]
+    xs, ys = [], []
+    for level in levels:
+        points = sorted((r["n"], r["error"]) for r in entry["errors"]
+                        if r["train_level"] == level and r["test_level"] == original)
+        xs.append([p[0] for p in points])
+        ys.append([p[1] for p in points])
+    logged["fit_lines"] = wandb.plot.line_series(xs=xs, ys=ys, keys=levels, title="error vs n per level",
+                                                 xname="n (training images)")
+    return logged
+
+
+def _allocation_table(directory: Path, wandb: Any) -> dict[str, Any]:
+    fits = json.loads((directory / "fits.json").read_text()) if (directory / "fits.json").is_file() else {}
+    rows = [[r["s"], r["n_star"], r["L_star"], r["error"], r.get("extrapolated", False)]
+            for r in fits.get("allocation", [])]
+    return {"allocation": wandb.Table(columns=["budget", "n_star", "L_star", "predicted_error", "extrapolated"],
+                                      data=rows)} if rows else {}
+
+
+def _matrix_table(entry: dict[str, Any], wandb: Any) -> dict[str, Any]:
+    n, train, test, matrix, _, _ = entry_matrix(entry)
+    data = [[tr, te, float(matrix[i, j])] for i, tr in enumerate(train) for j, te in enumerate(test)]
+    return {"cross_compression": wandb.Table(columns=["train_level", "test_level", "error"], data=data)}
+
+
+def publish_dir(directory: Path, project: str | None, entity: str | None, board: Board | None = None,
+                ranked: dict[str, Any] | None = None) -> Publisher:
+    """Every cell, storage-curve cell and the fit of one results dir."""
+    db, config = open_results_dir(directory)
+    with db:
+        cells, config_hash = db.cells(), db.meta("config_hash")
+        evaluations = [dict(r) for r in db.conn.execute("SELECT * FROM evaluations ORDER BY cell, test_level")]
+        curve_rows = db.curve_rows()
+    publisher = Publisher(directory, project, entity)
+    group = benchmark_id(config, config_hash)
+    for cell in cells:
+        publish_cell(publisher, group, config, config_hash, cell, [e for e in evaluations if e["cell"] == cell["cell"]])
+    for row in curve_rows:
+        run = publisher.open(run_id(config_hash, "curve", row["cell"]), f"curve {row['cell']}", group, "train",
+                             _curve_config(row, config))
+        run.summary.update({f"error/{row['test_level']}": row["error"], "n": row["n"], "storage": row["bytes_total"]})
+        run.finish()
+    entry = build_entry(directory)
+    if entry["fit"] is not None:
+        _publish_fit(publisher, group, config_hash, entry, directory, board, ranked)
+    return publisher
+
+
+def _publish_fit(publisher: Publisher, group: str, config_hash: str, entry: dict[str, Any], directory: Path,
+                 board: Board | None, ranked: dict[str, Any] | None) -> None:
+    wandb = publisher.wandb
+    run = publisher.open(run_id(config_hash, "fit"), f"fit {group}", group, "fit", {
+        "benchmark": entry["benchmark"]["config"], "train_levels": level_order(entry["benchmark"]["config"])})
+    logged = {**_fit_tables(entry, wandb), **_allocation_table(directory, wandb), **_matrix_table(entry, wandb)}
+    with tempfile.TemporaryDirectory() as scratch:
+        figures = Path(scratch)
+        for key, path in (("fit_figure", fit_figure(entry, figures / "fit.png")),
+                          ("cross_compression_heatmap", matrix_figure(entry, figures / "matrix.png"))):
+            if path is not None:
+                logged[key] = wandb.Image(str(path))
+        if board is not None and ranked is not None:
+            logged["storage_curves"] = wandb.Image(str(storage_figure(ranked, board, figures / "storage.png")))
+        run.log(logged)
+    run.summary.update({k: v for k, v in entry["fit"]["params"].items() if k != "form"})
+    run.finish()
+
+
+def publish_leaderboard(publisher: Publisher, ranked: dict[str, Any], definition_hash: str) -> None:
+    run = publisher.open(run_id("leaderboard", definition_hash), f"leaderboard {ranked['title']}",
+                         f"leaderboard-{definition_hash[:8]}", "leaderboard", {"definition": ranked["definition"]})
+    frame = ranking_frame([ranked]).astype(object)
+    frame = frame.where(frame.notna(), None)
+    run.log({"leaderboard": publisher.wandb.Table(dataframe=frame)})
+    run.finish()
+
+
+def publish(dirs: list[Path], project: str | None, entity: str | None) -> list[Publisher]:
+    entries = [{**build_entry(d), "source": str(d)} for d in dirs]
+    boards = group_boards(entries)
+    ranked = {id(b): rank_board(b) for b in boards}
+    board_of = {e["source"]: b for b in boards for e in b.entries}
+    publishers = [publish_dir(d, project, entity, board_of[str(d)], ranked[id(board_of[str(d)])]) for d in dirs]
+    for board in boards:
+        definition_hash = board.entries[0]["benchmark"]["definition_hash"]
+        publish_leaderboard(publishers[0], ranked[id(board)], definition_hash)
+    return publishers
+
+
+def live_logger(out: Path, config: dict[str, Any], config_hash: str, project: str | None,
+                entity: str | None) -> tuple[Publisher, Any]:
+    """For ``storagebench run --wandb``: a publisher and the ``on_cell`` hook that logs each cell as it is saved."""
+    publisher = Publisher(out, project, entity)
+    group = benchmark_id(config, config_hash)
+    return publisher, lambda cell, evaluations: publish_cell(publisher, group, config, config_hash, cell, evaluations)
+
+
+def publish_fit(out: Path, publisher: Publisher) -> None:
+    """The fit run of a results dir (after ``run --wandb`` logged its cells)."""
+    entry = build_entry(out)
+    if entry["fit"] is not None:
+        config_hash = entry["benchmark"]["config_hash"]
+        _publish_fit(publisher, benchmark_id(entry["benchmark"]["config"], config_hash), config_hash, entry, out,
+                     None, None)

@@ -1,0 +1,24 @@
+"""The leaderboard as the terminal shows it: per board and budget, entries by rank, then the baselines."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def format_leaderboard(summary: dict[str, Any]) -> str:
+    lines = []
+    for board in summary["boards"]:
+        lines.append(f"== {board['title']}: {len(board['rankings'][next(iter(board['rankings']))]['entries'])} "
+                     f"entries; target error {_number(board['target_error'], '.4f')} ({board['target_from']})")
+        for budget, tables in board["rankings"].items():
+            lines.append(f"s = {float(budget):,.0f} bytes")
+            lines.append(f"  {'rank':>4}  {'entry':<34} {'error':>7} {'fit':>7} {'to target':>11}  best set within s")
+            for row in tables["entries"] + tables["baselines"]:
+                rank = "" if row["kind"] == "baseline" else _number(row["rank"], "d")
+                lines.append(f"  {rank:>4}  {row['name'][:34]:<34} {_number(row['measured_error'], '.4f'):>7} "
+                             f"{_number(row.get('predicted_error'), '.4f'):>7} "
+                             f"{_number(row.get('bytes_to_target'), ',.0f'):>11}  {row['measured_by'] or '—'}")
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""The leaderboard site in a real headless browser (Debian's chromium driven by Playwright), opened from a file and
+from a static server: no console errors, one row per entry, sorting by a column reorders the rows."""
+import functools
+import os
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import run_cli
+from leaderboard_data import BUDGETS, offline_env
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, leaderboard_results):
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: scripts/bootstrap installs it when run as root")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    root = tmp_path_factory.mktemp("site")
+    result = run_cli(["leaderboard", *map(str, leaderboard_results.values()), "--out", str(root / "site")],
+                     offline_env(root, root), root)
+    assert result.returncode == 0, result.stderr
+    return root / "site"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(site))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def open_page(browser, url):
+    page = browser.new_page()
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(url)
+    page.wait_for_load_state("load")
+    return page, errors, failed
+
+
+def column_texts(page, table, index):
+    return page.locator(f"{table} tbody:not(.baselines) tr td:nth-child({index})").all_inner_texts()
+
+
+@pytest.mark.parametrize("where", ["file", "server"])
+def test_page_loads_with_one_row_per_entry(site, browser, server, where, leaderboard_results):
+    url = (site / "index.html").as_uri() if where == "file" else f"{server}/index.html"
+    page, errors, failed = open_page(browser, url)
+    assert errors == [] and failed == []
+    assert page.locator("table.sortable[id^=board-0-s-]").count() == len(BUDGETS)
+    for budget in BUDGETS:
+        table = f"#board-0-s-{budget:g}"
+        assert page.locator(f"{table} tr.entry").count() == len(leaderboard_results)
+        assert page.locator(f"{table} tr.baseline").count() == 2
+    assert page.locator("img[src^='data:image/png;base64,']").count() >= 1  # figures are inside the page
+    page.close()
+
+
+def test_sorting_by_a_column_reorders_rows(site, browser):
+    page, errors, _ = open_page(browser, (site / "index.html").as_uri())
+    table = f"#board-0-s-{BUDGETS[-1]:g}"
+    headers = page.locator(f"{table} thead th").all_inner_texts()
+    entry_column = headers.index("entry") + 1
+    names = column_texts(page, table, entry_column)
+    page.locator(f"{table} thead th", has_text="entry").click()
+    assert column_texts(page, table, entry_column) == sorted(names)
+    page.locator(f"{table} thead th", has_text="entry").click()
+    assert column_texts(page, table, entry_column) == sorted(names, reverse=True)
+    error_column = headers.index("measured error") + 1
+    page.locator(f"{table} thead th").nth(error_column - 1).click()
+    page.locator(f"{table} thead th").nth(error_column - 1).click()  # descending: the worst first
+    errors_shown = [float(t) for t in column_texts(page, table, error_column)]
+    assert errors_shown == sorted(errors_shown, reverse=True)
+    assert page.locator(f"{table} thead th").nth(error_column - 1).get_attribute("aria-sort") == "descending"
+    assert errors == []
+    page.close()
+
+
+def test_entry_pages_link_back_and_show_figures(site, browser):
+    page, errors, _ = open_page(browser, (site / "index.html").as_uri())
+    page.locator(f"#board-0-s-{BUDGETS[-1]:g} tr.entry a").first.click()
+    page.wait_for_load_state("load")
+    assert "/entries/" in page.url and errors == []
+    assert page.locator("h2", has_text="Cross-compression").count() == 1
+    assert page.locator("img[alt='scaling fit']").count() == 1
+    page.locator("a", has_text="leaderboard").first.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("index.html")
+    page.close()
