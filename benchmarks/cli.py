@@ -65,7 +65,12 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     from storagebench.leaderboard.entry import write_entry
 
     started = time.perf_counter()
+    claims = dict(submit.parse_claim(c) for c in args.claim)
     plan = submit.load_submission(args.config, args.spec, args.param, args.levels, args.test_levels, args.data)
+    unknown = sorted(set(claims) - set(plan.config.budgets))
+    if unknown:
+        raise StorageBenchError(f"--claim: budget(s) {', '.join(f'{b:g}' for b in unknown)} are not among the "
+                                f"benchmark's [benchmark].budgets {[f'{b:g}' for b in plan.config.budgets]}")
     out = Path(args.out or Path("results") / "submit" / plan.config.name)
     limits = Limits(call_seconds=args.time_limit, memory_mb=args.memory_mb)
     report = submit.validate_plan(plan, _cache_root(args), limits, args.workers)
@@ -78,7 +83,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         print(f"wrote {report_path}")
         return 0
     _run_and_report(plan, out, args)
-    entry = write_entry(out, Path(args.entry) if args.entry else None, report.as_dict())
+    entry = write_entry(out, Path(args.entry) if args.entry else None, report.as_dict(), claims)
     print(f"leaderboard entry: {entry}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
     return 0
@@ -271,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds one encode or decode call may take in validation (default 10)")
     p.add_argument("--memory-mb", type=int, default=4096, help="address-space limit of each validation process "
                                                                 "(default 4096)")
+    p.add_argument("--claim", action="append", default=[], metavar="S=ERR",
+                   help="an error you claim at storage budget S (e.g. 250k=0.17), repeatable; the leaderboard shows "
+                        "it beside the measured one")
     p.add_argument("--validate-only", action="store_true", help="stop after validation")
     p.set_defaults(func=_cmd_submit)
 

@@ -90,3 +90,17 @@ def save_report(out: Path, report: ValidationReport) -> Path:
     path = out / "validation.json"
     write_json_atomic(path, report.as_dict())
     return path
+
+
+def parse_claim(text: str) -> tuple[float, float]:
+    """``250k=0.17`` → (250000.0, 0.17): an error the submitter claims at a storage budget."""
+    from storagebench.benchmarks.allocation import parse_budget
+
+    budget, equals, error = text.partition("=")
+    try:
+        value = float(error)
+    except ValueError:
+        value = -1.0
+    if not equals or not 0 <= value <= 1:
+        raise StorageBenchError(f"--claim {text!r}: expected BUDGET=ERROR with an error in [0, 1], e.g. 250k=0.17")
+    return parse_budget(budget), value

@@ -74,7 +74,7 @@ def test_entry_files_rank_like_their_results_dirs(tmp_path, leaderboard_results)
     env = offline_env(tmp_path, tmp_path)
     from storagebench.leaderboard.entry import write_entry
     for name, path in leaderboard_results.items():
-        write_entry(path, entries / f"{name}.json")
+        write_entry(path, entries / f"{name}.json", claimed={60e3: 0.05} if name == "webp" else None)
     by_files = run_cli(["leaderboard", str(entries), "--out", str(tmp_path / "a")], env, tmp_path)
     by_dirs = run_cli(["leaderboard", *map(str, leaderboard_results.values()), "--out", str(tmp_path / "b")], env,
                       tmp_path)
@@ -83,6 +83,12 @@ def test_entry_files_rank_like_their_results_dirs(tmp_path, leaderboard_results)
               for b, t in json.loads((tmp_path / d / "leaderboard.json").read_text())["boards"][0]["rankings"].items()}
              for d in ("a", "b")]
     assert ranks[0] == ranks[1]
+    board = json.loads((tmp_path / "a" / "leaderboard.json").read_text())["boards"][0]
+    (claimed,) = [r for r in board["rankings"]["60000"]["entries"] if r["claimed_error"] is not None]
+    assert claimed["name"].startswith("webp") and claimed["claimed_error"] == 0.05
+    assert claimed["claimed_minus_measured"] == 0.05 - claimed["measured_error"]
+    side = json.loads((tmp_path / "a" / "leaderboard.json").read_text())["tasks_side_by_side"]
+    assert [r["budget"] for r in side] == BUDGETS and all(r["nu"] is not None for r in side)
 
 
 def test_a_different_benchmark_definition_is_refused(tmp_path, leaderboard_results):
