@@ -173,10 +173,11 @@ def publish_leaderboard(publisher: Publisher, ranked: dict[str, Any], definition
 
 def publish(dirs: list[Path], project: str | None, entity: str | None) -> list[Publisher]:
     entries = [{**build_entry(d), "source": str(d)} for d in dirs]
-    boards = group_boards(entries)
+    boards = group_boards([e for e in entries if e["benchmark"]["budgets"]])  # no budgets: cells and fit only
     ranked = {id(b): rank_board(b) for b in boards}
     board_of = {e["source"]: b for b in boards for e in b.entries}
-    publishers = [publish_dir(d, project, entity, board_of[str(d)], ranked[id(board_of[str(d)])]) for d in dirs]
+    publishers = [publish_dir(d, project, entity, board_of.get(str(d)), ranked.get(id(board_of.get(str(d)))))
+                  for d in dirs]
     for board in boards:
         definition_hash = board.entries[0]["benchmark"]["definition_hash"]
         publish_leaderboard(publishers[0], ranked[id(board)], definition_hash)

@@ -52,3 +52,18 @@ def test_run_with_wandb_logged_every_cell(leaderboard_results):
     assert run_ids(results) == {run_id(config_hash, "cell", c) for c in cells} | {run_id(config_hash, "fit")}
     assert all((path / f"run-{path.name.rsplit('-', 1)[1]}.wandb").stat().st_size > 0 for path in run_dirs(results))
     assert len(tables(results, "fit_params")) == 1
+
+
+def test_a_results_dir_without_budgets_publishes_cells_and_fit(tmp_path, leaderboard_results):
+    import re
+    import shutil
+
+    results = tmp_path / "no-budgets"
+    shutil.copytree(leaderboard_results["webp"], results, ignore=shutil.ignore_patterns("wandb"))
+    config = results / "config.toml"
+    config.write_text(re.sub(r"budgets = \[[^\]]*\]\n", "", config.read_text()))
+    result = run_cli(["publish", str(results)], offline_env(tmp_path, tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(results / "results.sqlite") as db:
+        cells = db.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+    assert len(run_ids(results)) == cells + 1 and tables(results, "leaderboard") == []
