@@ -27,25 +27,27 @@ def _series(ranked: dict[str, Any], group: str, row_id: str) -> tuple[list[float
 def storage_figure(ranked: dict[str, Any], board: Board, path: Path) -> Path:
     """Error vs storage budget: markers are the best real training set that fits (mean over seeds), dashed lines
     each entry's fitted law at its optimal allocation, grey lines the baselines."""
-    fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(10.5, 5), constrained_layout=True)
     budgets = np.geomspace(min(board.budgets) / 1.5, max(board.budgets) * 1.5, 80)
-    colors = plt.cm.tab10(np.arange(len(board.entries)) % 10)
+    colors = plt.cm.tab20(np.arange(len(board.entries)) % 20)
+    names = [e["compressor"]["name"] for e in board.entries]
     for color, entry in zip(colors, board.entries):
         s, err = _series(ranked, "entries", entry_id(entry))
-        ax.plot(s, err, "o-", color=color, label=display_name(entry))
+        short = entry["compressor"]["name"]
+        ax.plot(s, err, "o-", color=color, label=short if names.count(short) == 1 else display_name(entry))
         law = entry_law(entry)
         predicted = [optimum(law, b) for b in budgets]
         if all(p is not None for p in predicted):
             ax.plot(budgets, [p[2] for p in predicted], "--", color=color, lw=1, alpha=0.7)
     for style, label in (("s:", "original format"), ("^:", "random subset")):
         s, err = _series(ranked, "baselines", label.replace(" ", "-"))
-        ax.plot(s, err, style, color="0.45", label=f"{label} (baseline)")
+        ax.plot(s, err, style, color="black", label=f"{label} (baseline)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("storage budget s (bytes of training images)")
     ax.set_ylabel("test error")
     ax.set_title(f"{board.title}: best measured error within s (dashed: fit at n*(s))")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.grid(True, which="both", alpha=0.3)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
