@@ -65,12 +65,8 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     from storagebench.leaderboard.entry import write_entry
 
     started = time.perf_counter()
-    claims = dict(submit.parse_claim(c) for c in args.claim)
     plan = submit.load_submission(args.config, args.spec, args.param, args.levels, args.test_levels, args.data)
-    unknown = sorted(set(claims) - set(plan.config.budgets))
-    if unknown:
-        raise StorageBenchError(f"--claim: budget(s) {', '.join(f'{b:g}' for b in unknown)} are not among the "
-                                f"benchmark's [benchmark].budgets {[f'{b:g}' for b in plan.config.budgets]}")
+    claims = submit.parse_claims(args.claim, plan.config.budgets)
     out = Path(args.out or Path("results") / "submit" / plan.config.name)
     limits = Limits(call_seconds=args.time_limit, memory_mb=args.memory_mb)
     report = submit.validate_plan(plan, _cache_root(args), limits, args.workers)

@@ -75,7 +75,7 @@ def fit_results_dir(out: Path, budgets: list[float] | None = None, replicates: i
         shown = ", ".join(missing[:12]) + (f", … ({len(missing)} in all)" if len(missing) > 12 else "")
         raise StorageBenchError(f"{out}: {exc}. Missing cells: {shown or 'none'}"
                                 + ("; run the benchmark to finish them" if missing else "")) from None
-    summary = analyse(n, L, err, budgets, replicates)
+    summary = analyse(n, L, err, budgets or config["benchmark"].get("budgets"), replicates)
     name = config["benchmark"]["name"]
     law = law_from_dict(summary["params"])
     figure = plot_fit(points, law, out / "figures" / "fit.png",

@@ -236,13 +236,13 @@ def train_cells(plan: Plan, db: ResultsDB, train_one: Callable[[Any], Any], cell
         job.clear()
 
 
-def _record_baselines(plan: Plan, db: ResultsDB, cache_root: Path, workers: int) -> None:
+def _record_baselines(plan: Plan, db: ResultsDB, store: CompressedSetStore, workers: int) -> None:
     """The leaderboard's baselines: the grid subsets' real sizes in fixed lossless formats (once per results dir)."""
-    from storagebench.benchmarks.baselines import measure_baselines
+    from storagebench.benchmarks.baselines import BASELINE_FORMATS, measure_baselines
 
     if db.meta("baselines") is None:
-        baselines = measure_baselines(plan, CompressedSetStore(cache_root), workers)
-        db.set_meta({"baselines": json.dumps(baselines)})
+        say(f"baselines: sizes of the grid's subsets as {' and '.join(f'lossless {f}' for f in BASELINE_FORMATS.values())}")
+        db.set_meta({"baselines": json.dumps(measure_baselines(plan, store, workers))})
 
 
 def run(plan: Plan, out: Path, cache_root: Path, workers: int,
@@ -250,7 +250,8 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int,
     """Train the plan's pending cells into ``out``; ``on_cell(cell, evaluations)`` is called after each is saved."""
     db = _open_results(plan, out)
     try:
-        _record_baselines(plan, db, cache_root, workers)
+        store = CompressedSetStore(cache_root)
+        _record_baselines(plan, db, store, workers)
         done = db.finished_cells()
         pending = [c for c in plan.cells if c.key not in done]
         report = RunReport(len(plan.cells), cells_skipped=len(plan.cells) - len(pending))
@@ -261,7 +262,6 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int,
             say(f"resuming: {report.cells_skipped} of {report.cells_total} cells already done, "
                 f"{len(pending)} to train")
         prepare_codec(plan, cache_root, workers)
-        store = CompressedSetStore(cache_root)
         pool_index = plan.train_pool
         test_index = np.arange(len(plan.splits.test))
         entries = {"train": {level: _ensure(plan, store, "train", pool_index, level, workers, report)

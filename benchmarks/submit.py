@@ -92,15 +92,22 @@ def save_report(out: Path, report: ValidationReport) -> Path:
     return path
 
 
-def parse_claim(text: str) -> tuple[float, float]:
-    """``250k=0.17`` → (250000.0, 0.17): an error the submitter claims at a storage budget."""
+def parse_claims(texts: list[str], budgets: tuple[float, ...]) -> dict[float, float]:
+    """``["250k=0.17"]`` → {250000.0: 0.17}: errors the submitter claims at budgets of the benchmark definition."""
     from storagebench.benchmarks.allocation import parse_budget
 
-    budget, equals, error = text.partition("=")
-    try:
-        value = float(error)
-    except ValueError:
-        value = -1.0
-    if not equals or not 0 <= value <= 1:
-        raise StorageBenchError(f"--claim {text!r}: expected BUDGET=ERROR with an error in [0, 1], e.g. 250k=0.17")
-    return parse_budget(budget), value
+    claims = {}
+    for text in texts:
+        budget, equals, error = text.partition("=")
+        try:
+            value = float(error)
+        except ValueError:
+            value = -1.0
+        if not equals or not 0 <= value <= 1:
+            raise StorageBenchError(f"--claim {text!r}: expected BUDGET=ERROR with an error in [0, 1], e.g. 250k=0.17")
+        claims[parse_budget(budget)] = value
+    unknown = sorted(set(claims) - set(budgets))
+    if unknown:
+        raise StorageBenchError(f"--claim: budget(s) {', '.join(f'{b:g}' for b in unknown)} are not among the "
+                                f"benchmark's [benchmark].budgets ({', '.join(f'{b:g}' for b in budgets) or 'none'})")
+    return claims

@@ -120,8 +120,8 @@ def _matrix_table(entry: dict[str, Any], wandb: Any) -> dict[str, Any]:
     return {"cross_compression": wandb.Table(columns=["train_level", "test_level", "error"], data=data)}
 
 
-def publish_dir(directory: Path, project: str | None, entity: str | None, board: Board | None = None,
-                ranked: dict[str, Any] | None = None) -> Publisher:
+def publish_dir(directory: Path, entry: dict[str, Any], project: str | None, entity: str | None,
+                board: Board | None = None, ranked: dict[str, Any] | None = None) -> Publisher:
     """Every cell, storage-curve cell and the fit of one results dir."""
     db, config = open_results_dir(directory)
     with db:
@@ -137,7 +137,6 @@ def publish_dir(directory: Path, project: str | None, entity: str | None, board:
                              _curve_config(row, config))
         run.summary.update({f"error/{row['test_level']}": row["error"], "n": row["n"], "storage": row["bytes_total"]})
         run.finish()
-    entry = build_entry(directory)
     if entry["fit"] is not None:
         _publish_fit(publisher, group, config_hash, entry, directory, board, ranked)
     return publisher
@@ -176,8 +175,8 @@ def publish(dirs: list[Path], project: str | None, entity: str | None) -> list[P
     boards = group_boards([e for e in entries if e["benchmark"]["budgets"]])  # no budgets: cells and fit only
     ranked = {id(b): rank_board(b) for b in boards}
     board_of = {e["source"]: b for b in boards for e in b.entries}
-    publishers = [publish_dir(d, project, entity, board_of.get(str(d)), ranked.get(id(board_of.get(str(d)))))
-                  for d in dirs]
+    publishers = [publish_dir(d, e, project, entity, board_of.get(str(d)), ranked.get(id(board_of.get(str(d)))))
+                  for d, e in zip(dirs, entries)]
     for board in boards:
         definition_hash = board.entries[0]["benchmark"]["definition_hash"]
         publish_leaderboard(publishers[0], ranked[id(board)], definition_hash)

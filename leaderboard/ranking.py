@@ -123,7 +123,7 @@ def _interval(entry: dict[str, Any], key: str) -> dict[str, float | None]:
     return {key: value, f"{key}_lo": low, f"{key}_hi": high}
 
 
-def entry_row(entry: dict[str, Any], budget: float, target: float | None) -> dict[str, Any]:
+def entry_row(entry: dict[str, Any], budget: float, to_target: float | None) -> dict[str, Any]:
     measured, law = measured_best(entry, budget), entry_law(entry)
     best = optimum(law, budget)
     claimed = entry.get("claimed", {}).get(f"{budget:g}")
@@ -131,7 +131,7 @@ def entry_row(entry: dict[str, Any], budget: float, target: float | None) -> dic
             "measured_error": measured and measured.error, "measured_by": measured and measured.source,
             "measured_n": measured and measured.n, "measured_L": measured and measured.L,
             "predicted_error": best and best[2], "n_star": best and best[0], "L_star": best and best[1],
-            "bytes_to_target": bytes_to_reach(law, target) if target is not None else None,
+            "bytes_to_target": to_target,
             **_interval(entry, "nu"), **_interval(entry, "alpha"), **_interval(entry, "beta"),
             "claimed_error": claimed,
             "claimed_minus_measured": None if claimed is None or measured is None else claimed - measured.error}
@@ -165,9 +165,10 @@ def rank_board(board: Board, target: float | None = None) -> dict[str, Any]:
     how = "given with --target"
     if target is None:
         target, how = default_target(board)
+    to_target = [None if target is None else bytes_to_reach(entry_law(e), target) for e in board.entries]
     rankings = {}
     for budget in board.budgets:
-        rows = sorted((entry_row(e, budget, target) for e in board.entries), key=_sort_key)
+        rows = sorted((entry_row(e, budget, t) for e, t in zip(board.entries, to_target)), key=_sort_key)
         for rank, row in enumerate(rows, 1):
             row["rank"] = rank if row["measured_error"] is not None else None
         rankings[f"{budget:g}"] = {"entries": rows,

@@ -114,17 +114,21 @@ def render_site(site: Path, boards: list[Board], ranked: list[dict[str, Any]], s
             (site / "entries" / f"{entry_id(entry)}.html").write_text(_entry_page(entry, figures))
 
 
+def _check_out(site: Path) -> None:
+    """Only an earlier site (or an empty folder) is replaced."""
+    if site.exists() and (not site.is_dir() or (not (site / "index.html").is_file() and any(site.iterdir()))):
+        raise StorageBenchError(f"{site}: exists and is not a leaderboard site (no index.html); choose another --out")
+
+
 def _replace_dir(built: Path, site: Path) -> None:
     if site.exists():
-        if not (site / "index.html").is_file() and any(site.iterdir()):
-            raise StorageBenchError(f"{site}: exists and is not a leaderboard site (no index.html); choose another "
-                                    f"--out")
         shutil.rmtree(site)
     os.replace(built, site)
 
 
 def build_leaderboard(paths: list[Path], site: Path, target: float | None = None) -> dict[str, Any]:
     """Everything ``storagebench leaderboard`` writes; returns the ranked boards (what leaderboard.json holds)."""
+    _check_out(site)
     entries = load_entries(paths)
     boards = group_boards(entries)
     ranked = [rank_board(b, target) for b in boards]

@@ -11,8 +11,8 @@ def _number(value: float | None, spec: str) -> str:
 def format_leaderboard(summary: dict[str, Any]) -> str:
     lines = []
     for board in summary["boards"]:
-        lines.append(f"== {board['title']}: {len(board['rankings'][next(iter(board['rankings']))]['entries'])} "
-                     f"entries; target error {_number(board['target_error'], '.4f')} ({board['target_from']})")
+        entries = len(next(iter(board["rankings"].values()))["entries"])
+        lines.append(f"== {board['title']}: {entries} entries; target error {_number(board['target_error'], '.4f')} ({board['target_from']})")
         for budget, tables in board["rankings"].items():
             lines.append(f"s = {float(budget):,.0f} bytes")
             lines.append(f"  {'rank':>4}  {'entry':<34} {'error':>7} {'fit':>7} {'to target':>11}  best set within s")

@@ -113,3 +113,18 @@ def test_bad_sources_get_one_clear_error(tmp_path, leaderboard_results):
         result = build(tmp_path, [source])
         assert result.returncode == 2 and needle in result.stderr, result.stderr
         assert not (tmp_path / "site").exists()
+
+
+def test_bad_claims_are_refused_before_any_work(tmp_path, fashion_dir):
+    from leaderboard_data import CONFIG
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(CONFIG.format(name="claims", compressor="jpegxl", levels='["lossless", 4]'))
+    env = offline_env(tmp_path, fashion_dir)
+    for claim, needle in (("7=0.1", "--claim: budget(s) 7 are not among the benchmark's [benchmark].budgets "
+                                    "(30000, 60000, 100000)"),
+                          ("30k", "--claim '30k': expected BUDGET=ERROR"),
+                          ("30k=1.5", "--claim '30k=1.5': expected BUDGET=ERROR with an error in [0, 1]")):
+        result = run_cli(["submit", "png", "--config", str(config), "--claim", claim, "--out", "sub"], env, tmp_path)
+        assert result.returncode == 2 and needle in result.stderr, result.stderr
+        assert not (tmp_path / "sub").exists()
