@@ -12,11 +12,17 @@ EPILOG = "Docs: README.md. A results dir holds results.sqlite, config.toml, fits
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from storagebench.benchmarks.config import load_config
+    from storagebench.benchmarks.config import parse_config, read_definition
+    from storagebench.benchmarks.distill_config import is_reduction
     from storagebench.benchmarks.runner import make_plan
 
     started = time.perf_counter()
-    plan = make_plan(load_config(args.config), data=args.data)
+    data, path = read_definition(args.config)
+    if is_reduction(data):
+        return _run_reduction(data, path, args, started)
+    if args.images_per_class:
+        raise StorageBenchError(f"--images-per-class: {path} is a codec grid, not a reduction benchmark")
+    plan = make_plan(parse_config(data, path), data=args.data)
     out = Path(args.out or Path("results") / plan.config.name)
     if not args.wandb:
         _run_and_report(plan, out, args)
@@ -28,6 +34,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _run_and_report(plan, out, args, on_cell)
         publish_fit(out, publisher)
         print(f"W&B ({publisher.mode}): {len(publisher.ids)} runs under {out / 'wandb'}")
+    print(f"wall time: {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _int_list(text: str, option: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise StorageBenchError(f"{option}: expected comma-separated whole numbers such as 1,10, got {text!r}") from None
+
+
+def _run_reduction(data: dict, path: Path, args: argparse.Namespace, started: float) -> int:
+    """A reduction benchmark: coresets and distilled sets, then the [compare] codec at their byte sizes."""
+    from storagebench.benchmarks.distill import make_reduction_plan, run_reduction
+    from storagebench.benchmarks.distill_config import parse_reduction
+    from storagebench.benchmarks.distill_report import write_reduction_report
+    from storagebench.benchmarks.runner import say
+
+    if args.wandb:
+        raise StorageBenchError("--wandb: not supported for reduction benchmarks yet; publish the codec grids")
+    only = _int_list(args.images_per_class, "--images-per-class") if args.images_per_class else ()
+    plan = make_reduction_plan(parse_reduction(data, path), data=args.data, only_per_class=only)
+    out = Path(args.out or Path("results") / plan.config.name)
+    say(f"reduction benchmark {plan.config.name!r} from {path}: {len(plan.cells)} cells "
+        f"({len(plan.reducers)} reducers × images per class × {len(plan.config.seeds)} seeds), {args.workers} workers")
+    counts = run_reduction(plan, out, _cache_root(args), args.workers)
+    say(f"cells: {counts['reduced']} reduced and trained, {counts['skipped']} already done, "
+        f"{counts['compare']} codec cells at equal bytes")
+    table, json_path, figure = write_reduction_report(out)
+    print(table)
+    print(f"outputs: {out / 'results.sqlite'}, {json_path}, {figure}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -250,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run a benchmark definition (default: benchmarks/quick.toml); re-running resumes")
     p.add_argument("config", nargs="?", help="benchmark TOML file (default: the embedded benchmarks/quick.toml)")
     p.add_argument("--out", help="results dir (default: results/<benchmark name>)")
+    p.add_argument("--images-per-class", metavar="K[,K...]",
+                   help="reduction benchmarks: run only these settings now (e.g. 1,10); a later run adds the rest")
     p.add_argument("--executor", choices=["local"], default="local", help="where cells run (default: local)")
     p.add_argument("--wandb", action="store_true", help="log each cell to W&B as it finishes, then the fit "
                                                         "(offline unless W&B credentials are configured)")

@@ -150,13 +150,24 @@ def _flag(value: Any, where: str) -> bool:
     return value
 
 
-def load_config(path: str | Path | None) -> BenchmarkConfig:
+def read_definition(path: str | Path | None) -> tuple[dict[str, Any], Path]:
+    """The TOML of a benchmark file (default: the embedded quick.toml), and its path."""
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.is_file():
         raise StorageBenchError(f"{path}: benchmark file not found (shipped ones: "
                                 f"{', '.join(p.name for p in sorted(BENCHMARKS_DIR.glob('*.toml')))})")
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text()), path
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise StorageBenchError(f"{path}: not valid TOML ({exc})") from exc
+
+
+def load_config(path: str | Path | None) -> BenchmarkConfig:
+    """A grid benchmark (image codec × n × seeds); a reduction benchmark is refused naming the command for it."""
+    from storagebench.benchmarks.distill_config import is_reduction
+
+    data, path = read_definition(path)
+    if is_reduction(data):
+        raise StorageBenchError(f"{path}: a reduction benchmark ([[reducer]] tables), not a codec grid; "
+                                f"`storagebench run {path}` runs it")
     return parse_config(data, path)

@@ -65,7 +65,10 @@ class CurveBuilder:
     def __init__(self, plan: Plan, store: CompressedSetStore, law: ScalingLaw, workers: int):
         self.plan, self.store, self.law, self.workers = plan, store, law, workers
         self.probes = 0
-        self.search_range = searchable_range(plan.codec)
+
+    @property
+    def search_range(self) -> tuple[float, float]:
+        return searchable_range(self.plan.codec)  # only schemes that search need one
 
     def _entry(self, seed: int, n: int, level: Level | list[Level]) -> StoredSet:
         train = self.plan.splits.train

@@ -66,12 +66,12 @@ def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int
         say(f"curves: {len(cells)} cells ({len(budgets)} budgets × {len(schemes(naive))} schemes × "
             f"{len(plan.config.seeds)} seeds), {len(cells) - len(pending)} already done")
         if pending:
-            _train_pending(plan, law, pending, db, workers, cache_root)
+            train_curve_cells(plan, law, pending, db, workers, cache_root)
         rows = [r for r in db.curve_rows() if r["cell"] in {c.key for c in cells}]
     return rows, law
 
 
-def _train_pending(plan: Plan, law: ScalingLaw, pending: list[CurveCell], db: Any, workers: int,
+def train_curve_cells(plan: Plan, law: ScalingLaw | None, pending: list[CurveCell], db: Any, workers: int,
                    cache_root: Path) -> None:
     prepare_codec(plan, cache_root, workers)
     store = CompressedSetStore(cache_root)

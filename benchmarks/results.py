@@ -2,7 +2,7 @@
 cell in one transaction, so a killed run leaves only whole cells behind and a re-run resumes after them.
 
 Tables: ``runs`` (provenance of each invocation), ``cells`` (one trained model each), ``evaluations`` (one per
-cell and test level) and the view ``results`` joining the last two, for ``pandas.read_sql("select * from results")``.
+cell and test level), ``curve_cells`` (storage-curve sets), ``reduced_cells`` (coresets and distilled sets) and the view ``results`` joining the last two, for ``pandas.read_sql("select * from results")``.
 """
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ CREATE TABLE IF NOT EXISTS curve_cells (
     bytes_per_image REAL NOT NULL, level TEXT NOT NULL, train_sha256 TEXT NOT NULL,
     train_manifest_sha256 TEXT NOT NULL, steps INTEGER NOT NULL, train_seconds REAL NOT NULL,
     eval_seconds REAL NOT NULL, test_level TEXT NOT NULL, error REAL NOT NULL, metrics TEXT NOT NULL,
+    finished_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reduced_cells (
+    cell TEXT PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(run_id), reducer TEXT NOT NULL,
+    method TEXT NOT NULL, images_per_class INTEGER NOT NULL, seed INTEGER NOT NULL, n INTEGER NOT NULL,
+    bytes_total INTEGER NOT NULL, image_bytes INTEGER NOT NULL, label_bytes INTEGER NOT NULL,
+    extra_bytes INTEGER NOT NULL, storage TEXT NOT NULL, payload_sha256 TEXT NOT NULL, train_sha256 TEXT NOT NULL,
+    reduce_seconds REAL NOT NULL, steps INTEGER NOT NULL, train_seconds REAL NOT NULL, eval_seconds REAL NOT NULL,
+    error REAL NOT NULL, own_error REAL, metrics TEXT NOT NULL, info TEXT NOT NULL, versions TEXT NOT NULL,
     finished_at TEXT NOT NULL);
 CREATE VIEW IF NOT EXISTS results AS
     SELECT c.cell, c.train_level, c.n, c.seed, c.train_bytes_per_image, c.train_label_bytes_total, e.test_level,
@@ -125,13 +133,23 @@ class ResultsDB:
             query, args = query + " WHERE test_level = ?", (test_level,)
         return [dict(r) for r in self.conn.execute(query + " ORDER BY train_level, n, seed, test_level", args)]
 
-    def write_curve_cell(self, row: dict[str, Any]) -> None:
-        row = {**row, "finished_at": _now(), "metrics": json.dumps(row["metrics"])}
+    def _insert(self, table: str, row: dict[str, Any], json_columns: tuple[str, ...]) -> None:
+        """One row in its own transaction; ``json_columns`` are stored as JSON text."""
+        row = {**row, "finished_at": _now(), **{c: json.dumps(row[c]) for c in json_columns}}
         columns = list(row)
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute(f"INSERT INTO curve_cells ({', '.join(columns)}) VALUES "
+            self.conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
                               f"({', '.join('?' * len(columns))})", [row[c] for c in columns])
+
+    def write_curve_cell(self, row: dict[str, Any]) -> None:
+        self._insert("curve_cells", row, ("metrics",))
+
+    def write_reduced_cell(self, row: dict[str, Any]) -> None:
+        self._insert("reduced_cells", row, ("metrics", "info", "versions"))
+
+    def reduced_rows(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute("SELECT * FROM reduced_cells ORDER BY reducer, images_per_class, seed")]
 
     def curve_rows(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute("SELECT * FROM curve_cells ORDER BY budget, scheme, seed")]

@@ -110,13 +110,21 @@ def check_results_dir(plan: Plan, db: ResultsDB, out: Path) -> None:
     if stored is not None and stored != plan.config.identity_hash():
         raise StorageBenchError(f"{out}: holds results of a different benchmark definition (see its config.toml); "
                                 f"choose another --out")
-    for key, value in _fingerprints(plan).items():
+    for key, value in data_fingerprints(plan).items():
         if db.meta(key) not in (None, value):
             raise StorageBenchError(f"{out}: was run on different data ({key} differs); choose another --out")
 
 
-def _fingerprints(plan: Plan) -> dict[str, str]:
+def data_fingerprints(plan: Plan) -> dict[str, str]:
     return {"train_fingerprint": plan.splits.train.fingerprint, "test_fingerprint": plan.splits.test.fingerprint}
+
+
+def write_config(out: Path, table: dict[str, Any]) -> None:
+    """``out/config.toml``, the resolved definition, replaced atomically."""
+    config_path = out / "config.toml"
+    tmp = config_path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(table))
+    os.replace(tmp, config_path)
 
 
 def _open_results(plan: Plan, out: Path) -> ResultsDB:
@@ -128,13 +136,10 @@ def _open_results(plan: Plan, out: Path) -> ResultsDB:
     except StorageBenchError:
         db.close()
         raise
-    config_path = out / "config.toml"  # rewritten each run: budgets (not in the identity) may have changed
-    tmp = config_path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(plan.config.as_toml()))
-    os.replace(tmp, config_path)
+    write_config(out, plan.config.as_toml())  # rewritten each run: budgets (not in the identity) may have changed
     if db.meta("config_hash") is None:
         db.set_meta({"config_hash": plan.config.identity_hash(), "benchmark": plan.config.name,
-                     "original_level": level_label(plan.codec.original_level), **_fingerprints(plan)})
+                     "original_level": level_label(plan.codec.original_level), **data_fingerprints(plan)})
     return db
 
 

@@ -51,8 +51,12 @@ class ConvNet(nn.Module):
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(channels * h * w, num_classes)
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The features the classifier reads (what distribution matching and herding compare)."""
+        return self.features(x).flatten(1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x).flatten(1))
+        return self.classifier(self.embed(x))
 
 
 @TASKS.register("classification")

@@ -1,0 +1,248 @@
+"""Run a reduction benchmark: every (reducer, images per class, seed) cell reduces the training set (cached as
+real files), trains the benchmark's recipe on the stored set and, for reducers with a protocol of their own (dataset
+distillation's learned steps), that protocol too. Then the image codec of ``[compare]`` is measured at the reduced
+sets' byte sizes (storage-curve schemes), so every way of spending the bytes lands on one axis. The driver alone
+writes results, one transaction per cell, so a re-run resumes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from storagebench.benchmarks.config import BenchmarkConfig, absolute_spec
+from storagebench.benchmarks.curves import CurveCell
+from storagebench.benchmarks.distill_config import ReductionConfig
+from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
+from storagebench.benchmarks.reduced_store import ReducedStore
+from storagebench.benchmarks.results import ResultsDB
+from storagebench.benchmarks.runner import (Plan, check_results_dir, data_fingerprints, job, parse_levels, say,
+                                            train_cells, write_config)
+from storagebench.compressors import COMPRESSORS, REDUCERS, DatasetReducer, ImageCodec, Level, Network, level_label
+from storagebench.errors import StorageBenchError
+from storagebench.tasks import DATASETS, TASKS, LabelledSplits, Task
+from storagebench.tasks.subsets import stratified_order
+
+
+@dataclass(frozen=True)
+class ReductionCell:
+    label: str
+    per_class: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.label}|ipc={self.per_class}|seed={self.seed}"
+
+
+@dataclass
+class ReductionPlan:
+    """A validated reduction benchmark: everything resolved and loaded, nothing written yet."""
+
+    config: ReductionConfig
+    splits: LabelledSplits
+    task: Task
+    reducers: dict[str, DatasetReducer]
+    storage: dict[str, tuple[ImageCodec, Level]]
+    compare: ImageCodec | None
+    only_per_class: tuple[int, ...] = ()  # run just these settings now (the definition, and its hash, keep all)
+
+    @property
+    def cells(self) -> list[ReductionCell]:
+        return [ReductionCell(r.label, ipc, seed) for r in self.config.reducers for ipc in r.images_per_class
+                for seed in self.config.seeds if not self.only_per_class or ipc in self.only_per_class]
+
+    def law(self) -> ScalingLaw | None:
+        spec = self.config.compare
+        return law_from_dict(spec.law) if spec and spec.law else None
+
+
+def _codec_level(name: str, params: dict[str, Any], level: Any, where: str) -> tuple[ImageCodec, Level]:
+    codec = COMPRESSORS.create(name, params, where)
+    return codec, parse_levels(codec, [level], f"{where}.level")[0]
+
+
+def make_reduction_plan(config: ReductionConfig, data: str | None = None,
+                        only_per_class: tuple[int, ...] = ()) -> ReductionPlan:
+    """Resolve names, validate every value and load the data; raise StorageBenchError before any write.
+    ``only_per_class`` keeps the cells of those settings (a run in parts; the results dir is the same)."""
+    source = config.source
+    task = TASKS.create(config.task, config.task_params, f"{source}: [task]")
+    if config.task != "classification":
+        raise StorageBenchError(f"{source}: [task].name: reduction benchmarks need a classification task, got "
+                                f"{config.task!r}")
+    reducers, storage, specs = {}, {}, []
+    for i, spec in enumerate(config.reducers):
+        where = f"{source}: [[reducer]] #{i + 1}"
+        reducers[spec.label] = REDUCERS.create(spec.name, spec.params, where)
+        storage[spec.label] = _codec_level(spec.storage[0], {}, spec.storage[1], where)
+        specs.append(dataclasses.replace(spec, params=dataclasses.asdict(reducers[spec.label].params),
+                                         storage=(spec.storage[0], storage[spec.label][1])))
+    compare = None
+    if config.compare:
+        compare = COMPRESSORS.create(config.compare.compressor, config.compare.params, f"{source}: [compare]")
+        parse_levels(compare, [float(s[7:]) for s in config.compare.schemes if s.startswith("naive-d")],
+                     f"{source}: [compare].schemes")
+    unknown = sorted(set(only_per_class) - set(config.images_per_class))
+    if unknown:
+        raise StorageBenchError(f"--images-per-class: {unknown} not in [benchmark].images_per_class "
+                                f"{list(config.images_per_class)} of {source}")
+    dataset = DATASETS.create(config.dataset, {**config.dataset_params, **({"path": data} if data else {})},
+                              f"{source}: [dataset]")
+    splits = dataset.load()
+    if splits.train.masks is not None or splits.train.boxes is not None:
+        raise StorageBenchError(f"{source}: [dataset]: reduction benchmarks need a classification dataset")
+    resolved = dataclasses.replace(
+        config, reducers=tuple(specs), dataset_params=dataclasses.asdict(dataset.params),
+        task_params=dataclasses.asdict(task.params),
+        compare=config.compare and dataclasses.replace(
+            config.compare, compressor=absolute_spec(config.compare.compressor),
+            params=dataclasses.asdict(compare.params)))
+    return ReductionPlan(resolved, splits, task, reducers, storage, compare, tuple(only_per_class))
+
+
+def task_network(plan: ReductionPlan) -> Network:
+    """Fresh models of the benchmark's task for the reducers: ``build(seed)`` seeds torch, then builds."""
+    import torch
+
+    from storagebench.tasks.training import to_tensor
+
+    shape = plan.splits.train.images.shape[1:]
+    channels = 1 if len(shape) == 2 else shape[2]
+
+    def build(seed: int) -> torch.nn.Module:
+        torch.manual_seed(seed)
+        return plan.task.build(channels, len(plan.splits.classes), shape[:2])
+
+    return Network(build=build, to_input=to_tensor,
+                   identity={"task": plan.task.name, "params": dataclasses.asdict(plan.task.params)})
+
+
+def _reduction_key(plan: ReductionPlan, cell: ReductionCell, network: Network) -> dict[str, Any]:
+    codec, level = plan.storage[cell.label]
+    return {"dataset_fingerprint": plan.splits.train.fingerprint, "reducer": plan.reducers[cell.label].identity(),
+            "images_per_class": cell.per_class, "seed": cell.seed, "network": network.identity,
+            "storage": codec.identity(), "level": level}
+
+
+def _reduce_and_score(cell: ReductionCell) -> dict[str, Any]:
+    """One cell, in a worker: reduce (or reuse the stored set), train on what is stored, evaluate."""
+    import torch
+
+    torch.set_num_threads(1)  # one core per cell: results do not depend on how many workers run
+    plan: ReductionPlan = job["plan"]
+    reducer, (codec, level) = plan.reducers[cell.label], plan.storage[cell.label]
+    train, test, classes = plan.splits.train, plan.splits.test, len(plan.splits.classes)
+    network = task_network(plan)
+    stored, made = ReducedStore(job["cache_root"]).ensure(
+        _reduction_key(plan, cell, network), lambda: reducer.reduce(train.images, train.labels, cell.per_class,
+                                                                    cell.seed, network), codec, level, classes)
+    reduced = stored.load(codec)  # the stored bytes, decoded: exactly what a user of the set would get
+    started = time.perf_counter()
+    model = plan.task.train(reduced.images, reduced.labels, classes, seed=cell.seed)
+    trained = time.perf_counter()
+    metrics = plan.task.evaluate(model, test.images, test.labels)
+    own = reducer.own_protocol(reduced, network, cell.seed)
+    own_metrics = plan.task.evaluate(own, test.images, test.labels) if own is not None else None
+    sizes = stored.bytes_on_disk()
+    digest = hashlib.sha256(np.ascontiguousarray(reduced.images).data)
+    digest.update(reduced.labels.astype(np.int64).data)
+    return {"cell": cell.key, "reducer": cell.label, "method": reducer.name, "images_per_class": cell.per_class,
+            "seed": cell.seed, "n": len(reduced.images), "bytes_total": sizes["total"],
+            "image_bytes": sizes["images"], "label_bytes": sizes["labels"], "extra_bytes": sizes["extra"],
+            "storage": f"{codec.name} {level_label(level)}",
+            "payload_sha256": hashlib.sha256(json.dumps(stored.manifest["files"], sort_keys=True).encode()).hexdigest(),
+            "train_sha256": digest.hexdigest(), "reduce_seconds": stored.manifest["reduce_seconds"],
+            "steps": plan.task.steps_for(len(reduced.images)), "train_seconds": round(trained - started, 3),
+            "eval_seconds": round(time.perf_counter() - trained, 3), "error": metrics["error"],
+            "own_error": own_metrics["error"] if own_metrics else None,
+            "metrics": {"recipe": metrics, **({"own_protocol": own_metrics} if own_metrics else {})},
+            "info": {**stored.manifest["info"], "reused": not made},
+            "versions": {**reducer.library_versions(), **stored.manifest["codec_versions"]}}
+
+
+def _cost(plan: ReductionPlan, cell: ReductionCell) -> float:
+    """Rough relative cost, to start the slowest cells first: learned sets cost per iteration and image."""
+    params = plan.reducers[cell.label].params
+    return getattr(params, "iterations", 100) * (cell.per_class if plan.reducers[cell.label].synthetic else 1)
+
+
+def open_reduction_results(plan: ReductionPlan, out: Path) -> ResultsDB:
+    out.mkdir(parents=True, exist_ok=True)
+    db = ResultsDB(out / "results.sqlite")
+    try:
+        check_results_dir(plan, db, out)
+    except StorageBenchError:
+        db.close()
+        raise
+    write_config(out, plan.config.as_toml())
+    if db.meta("config_hash") is None:
+        db.set_meta({"config_hash": plan.config.identity_hash(), "benchmark": plan.config.name,
+                     "kind": "reduction", **data_fingerprints(plan)})
+    return db
+
+
+def budgets_from(rows: list[dict[str, Any]], plan: ReductionPlan) -> dict[int, float]:
+    """Per images-per-class setting whose cells are all done: the largest reduced set's total bytes (so every
+    reduced set of that setting fits, and the codecs are given at least as many bytes as any of them)."""
+    wanted = {c.key for c in plan.cells}
+    budgets = {}
+    for ipc in plan.config.images_per_class:
+        keys = {c.key for c in plan.cells if c.per_class == ipc}
+        done = [r for r in rows if r["cell"] in keys]
+        if keys and keys <= wanted and len(done) == len(keys):
+            budgets[ipc] = float(max(r["bytes_total"] for r in done))
+    return budgets
+
+
+def compare_plan(plan: ReductionPlan) -> Plan:
+    """The ``[compare]`` codec as a grid plan with the reduction benchmark's task and data: what the storage-curve
+    builder and trainer take."""
+    spec, codec = plan.config.compare, plan.compare
+    original = codec.original_level
+    config = BenchmarkConfig(
+        name=plan.config.name, description=f"{spec.compressor} at the reduced sets' byte sizes",
+        seeds=plan.config.seeds, n=(1,), dataset=plan.config.dataset, compressor=spec.compressor,
+        task=plan.config.task, train_levels=(original,), test_levels=(original,),
+        dataset_params=plan.config.dataset_params, compressor_params=spec.params, task_params=plan.config.task_params,
+        source=plan.config.source)
+    orders = {seed: stratified_order(plan.splits.train.labels, seed) for seed in plan.config.seeds}
+    return Plan(config, plan.splits, codec, plan.task, [original], [original], orders)
+
+
+def run_reduction(plan: ReductionPlan, out: Path, cache_root: Path, workers: int) -> dict[str, int]:
+    """Train the pending reduction cells, then the pending codec cells at the budgets they define."""
+    from storagebench.benchmarks.curves_report import train_curve_cells
+
+    db = open_reduction_results(plan, out)
+    counts = {"reduced": 0, "skipped": 0, "compare": 0}
+    try:
+        done = {r["cell"] for r in db.reduced_rows()}
+        pending = [c for c in plan.cells if c.key not in done]
+        counts["skipped"] = len(plan.cells) - len(pending)
+        if pending:
+            say(f"{len(pending)} reduction cells to run ({counts['skipped']} already done)")
+            train_cells(plan, db, _reduce_and_score, pending, size=lambda c: _cost(plan, c), workers=workers,
+                        shared={"cache_root": cache_root},
+                        write=lambda row, run_id: (db.write_reduced_cell({**row, "run_id": run_id}),
+                                                   counts.__setitem__("reduced", counts["reduced"] + 1)))
+        if plan.compare is not None:
+            budgets = budgets_from(db.reduced_rows(), plan)
+            cells = [CurveCell(scheme, budget, seed) for budget in budgets.values()
+                     for scheme in plan.config.compare.schemes for seed in plan.config.seeds]
+            finished = {r["cell"] for r in db.curve_rows()}
+            todo = [c for c in cells if c.key not in finished]
+            if todo:
+                say(f"{plan.compare.name} at the reduced sets' sizes: {len(todo)} cells "
+                    f"({', '.join(f'{b:.0f} bytes' for b in budgets.values())})")
+                train_curve_cells(compare_plan(plan), plan.law(), todo, db, workers, cache_root)
+                counts["compare"] = len(todo)
+    finally:
+        db.close()
+    return counts
