@@ -146,7 +146,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from storagebench.benchmarks.allocation import parse_budget
     from storagebench.benchmarks.analysis import describe
 
+    from storagebench.benchmarks.distill_report import refuse_reduction_dir
+
     out = Path(args.dir)
+    refuse_reduction_dir(out, "fit")
     budgets = [parse_budget(b) for b in args.budgets] if args.budgets else None
     summary, fits_path, figure = report.fit_results_dir(out, budgets, args.bootstrap)
     print(report.summary_table(out))
@@ -158,6 +161,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 def _cmd_matrix(args: argparse.Namespace) -> int:
     from storagebench.benchmarks.matrix import write_matrix
 
+    from storagebench.benchmarks.distill_report import refuse_reduction_dir
+
+    refuse_reduction_dir(Path(args.dir), "matrix")
     table, csv_path, figure = write_matrix(Path(args.dir))
     print(table)
     print(f"wrote {csv_path} and {figure}")
@@ -167,8 +173,10 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
 def _cmd_curves(args: argparse.Namespace) -> int:
     from storagebench.benchmarks.allocation import parse_budget
     from storagebench.benchmarks.curves_report import check_budgets, format_summary, run_curves, write_curves
+    from storagebench.benchmarks.distill_report import refuse_reduction_dir
 
     out = Path(args.dir)
+    refuse_reduction_dir(out, "curves")
     budgets = check_budgets(out, [parse_budget(b) for b in args.budgets] if args.budgets else None)
     rows, law = run_curves(out, budgets, args.naive, args.workers, _cache_root(args), args.data)
     summary, json_path, figure = write_curves(out, rows, law)
@@ -235,9 +243,12 @@ def _doc(cls: type) -> str:
 
 
 def _cmd_compressors(args: argparse.Namespace) -> int:
-    from storagebench.compressors import COMPRESSORS
+    from storagebench.compressors import COMPRESSORS, REDUCERS
 
-    return _list(COMPRESSORS, lambda c: f"{_doc(c)} (v{c.version}; original format: {c.original_level!r})")
+    print("image codecs ([compressor] of a grid benchmark):")
+    _list(COMPRESSORS, lambda c: f"{_doc(c)} (v{c.version}; original format: {c.original_level!r})")
+    print("\ndataset reducers ([[reducer]] of a reduction benchmark):")
+    return _list(REDUCERS, lambda c: f"{_doc(c)} (v{c.version}; {'learned' if c.synthetic else 'real'} images)")
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:

@@ -21,9 +21,7 @@ from storagebench.benchmarks.curves import CurveCell
 from storagebench.benchmarks.distill_config import ReductionConfig
 from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
 from storagebench.benchmarks.reduced_store import ReducedStore
-from storagebench.benchmarks.results import ResultsDB
-from storagebench.benchmarks.runner import (Plan, check_results_dir, data_fingerprints, job, parse_levels, say,
-                                            train_cells, write_config)
+from storagebench.benchmarks.runner import Plan, job, open_results, parse_levels, say, train_cells
 from storagebench.compressors import COMPRESSORS, REDUCERS, DatasetReducer, ImageCodec, Level, Network, level_label
 from storagebench.errors import StorageBenchError
 from storagebench.tasks import DATASETS, TASKS, LabelledSplits, Task
@@ -173,21 +171,6 @@ def _cost(plan: ReductionPlan, cell: ReductionCell) -> float:
     return getattr(params, "iterations", 100) * (cell.per_class if plan.reducers[cell.label].synthetic else 1)
 
 
-def open_reduction_results(plan: ReductionPlan, out: Path) -> ResultsDB:
-    out.mkdir(parents=True, exist_ok=True)
-    db = ResultsDB(out / "results.sqlite")
-    try:
-        check_results_dir(plan, db, out)
-    except StorageBenchError:
-        db.close()
-        raise
-    write_config(out, plan.config.as_toml())
-    if db.meta("config_hash") is None:
-        db.set_meta({"config_hash": plan.config.identity_hash(), "benchmark": plan.config.name,
-                     "kind": "reduction", **data_fingerprints(plan)})
-    return db
-
-
 def budgets_from(rows: list[dict[str, Any]], plan: ReductionPlan) -> dict[int, float]:
     """Per images-per-class setting whose cells are all done: the largest reduced set's total bytes (so every
     reduced set of that setting fits, and the codecs are given at least as many bytes as any of them)."""
@@ -220,7 +203,7 @@ def run_reduction(plan: ReductionPlan, out: Path, cache_root: Path, workers: int
     """Train the pending reduction cells, then the pending codec cells at the budgets they define."""
     from storagebench.benchmarks.curves_report import train_curve_cells
 
-    db = open_reduction_results(plan, out)
+    db = open_results(plan, out, {"kind": "reduction"})
     counts = {"reduced": 0, "skipped": 0, "compare": 0}
     try:
         done = {r["cell"] for r in db.reduced_rows()}

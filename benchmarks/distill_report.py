@@ -8,7 +8,23 @@ from typing import Any
 import numpy as np
 
 from storagebench.benchmarks.report import open_results_dir, write_json_atomic
+from storagebench.benchmarks.results import ResultsDB
 from storagebench.errors import StorageBenchError
+
+
+def is_reduction_dir(path: Path) -> bool:
+    """Whether ``path`` holds a reduction benchmark's results (not a codec grid's)."""
+    if not (path / "results.sqlite").is_file():
+        return False
+    with ResultsDB(path / "results.sqlite") as db:
+        return db.meta("kind") == "reduction"
+
+
+def refuse_reduction_dir(path: Path, command: str) -> None:
+    if is_reduction_dir(path):
+        raise StorageBenchError(f"{path}: a reduction benchmark's results (coresets, distilled sets): `{command}` "
+                                f"needs a codec grid; this dir's analysis is reduction.json and figures/reduction.png, "
+                                f"and `storagebench leaderboard {path}` ranks it")
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -92,14 +108,20 @@ def plot_reduction(summary: dict[str, Any], codec: str, path: Path) -> Path:
     return path
 
 
-def write_reduction_report(out: Path) -> tuple[str, Path, Path]:
+def read_reduction(out: Path) -> dict[str, Any]:
+    """A reduction results dir: its config, reduced and codec rows, their summary and the codec's name."""
     db, config = open_results_dir(out)
     with db:
         reduced, curves = db.reduced_rows(), db.curve_rows()
     if not reduced:
         raise StorageBenchError(f"{out}: no reduction cells yet; run the benchmark first")
-    summary = summarise_reduction(reduced, curves)
-    codec = config.get("compare", {}).get("compressor", "codec")
+    return {"config": config, "rows": reduced, "curves": curves, "summary": summarise_reduction(reduced, curves),
+            "codec": config.get("compare", {}).get("compressor", "codec")}
+
+
+def write_reduction_report(out: Path) -> tuple[str, Path, Path]:
+    found = read_reduction(out)
+    reduced, curves, summary, codec = found["rows"], found["curves"], found["summary"], found["codec"]
     json_path = out / "reduction.json"
     write_json_atomic(json_path, {**summary, "rows": reduced, "codec_rows": curves})
     return format_reduction(summary, codec), json_path, plot_reduction(summary, codec, out / "figures" / "reduction.png")

@@ -128,7 +128,12 @@ def write_config(out: Path, table: dict[str, Any]) -> None:
 
 
 def _open_results(plan: Plan, out: Path) -> ResultsDB:
-    """Create or re-open a results dir for ``plan``."""
+    return open_results(plan, out, {"original_level": level_label(plan.codec.original_level)})
+
+
+def open_results(plan: Any, out: Path, meta: dict[str, str]) -> ResultsDB:
+    """Create or re-open a results dir for ``plan`` (a grid or a reduction plan); ``meta`` is recorded on creation
+    beside the definition's hash and the data's fingerprints."""
     out.mkdir(parents=True, exist_ok=True)
     db = ResultsDB(out / "results.sqlite")
     try:
@@ -138,8 +143,8 @@ def _open_results(plan: Plan, out: Path) -> ResultsDB:
         raise
     write_config(out, plan.config.as_toml())  # rewritten each run: budgets (not in the identity) may have changed
     if db.meta("config_hash") is None:
-        db.set_meta({"config_hash": plan.config.identity_hash(), "benchmark": plan.config.name,
-                     "original_level": level_label(plan.codec.original_level), **data_fingerprints(plan)})
+        db.set_meta({"config_hash": plan.config.identity_hash(), "benchmark": plan.config.name, **meta,
+                     **data_fingerprints(plan)})
     return db
 
 

@@ -87,7 +87,6 @@ class DatasetDistillation(DatasetReducer):
         if self.params.start == "real":
             return network.to_input(images[random_real(images, members, per_class, rng)[0]])
         check_per_class(members, per_class)
-        low, high = network.pixel_bounds()
         shape = (len(members) * per_class, *network.to_input(images[:1]).shape[1:])
         noise = torch.from_numpy(rng.normal(0.0, 0.5, size=shape).astype(np.float32))
         return ((low + high) / 2 + noise * (high - low) / 2).clamp(low, high)
@@ -106,19 +105,13 @@ class DatasetDistillation(DatasetReducer):
         model = network.build(init_seed)
         fixed = trainable(model)
         real_y = torch.from_numpy(labels.astype(np.int64))
-        low, high = network.pixel_bounds()
         loss_value = math.nan
         for _ in range(p.iterations):
             start = fixed if p.init == "fixed" else trainable(network.build(int(rng.integers(2**31))))
             final = unrolled(model, start, network.quantised(syn), y, per_class, log_steps.exp(), differentiable=True)
             batch = rng.choice(len(images), min(p.real_batch, len(images)), replace=False)
             loss = F.cross_entropy(functional_call(model, final, (network.to_input(images[batch]),)), real_y[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            with torch.no_grad():
-                syn.clamp_(low, high)
-            loss_value = loss.item()
+            loss_value = network.descend(optimizer, loss, syn)
         step_sizes = log_steps.detach().exp().numpy().astype(np.float32)
         return ReducedSet(network.to_pixels(network.quantised(syn)), y.numpy(), step_sizes=step_sizes,
                           init_seed=init_seed if p.init == "fixed" else None,

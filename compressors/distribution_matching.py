@@ -74,7 +74,6 @@ class DistributionMatching(DatasetReducer):
         syn = network.to_input(images[start]).requires_grad_(True)
         optimizer = torch.optim.SGD([syn], lr=p.lr, momentum=p.momentum)
         real_index = {c: torch.from_numpy(m) for c, m in members.items()}
-        low, high = network.pixel_bounds()
         kinds = AUGMENTATIONS[1:] if p.augment else ("none",)
         loss_value = math.nan
         for iteration in range(p.iterations):
@@ -89,11 +88,6 @@ class DistributionMatching(DatasetReducer):
                     real_mean = model.embed(augment(network.to_input(images[batch.numpy()]), kind, draw)).mean(0)
                 own = network.quantised(syn[position * per_class:(position + 1) * per_class])
                 loss = loss + (real_mean - model.embed(augment(own, kind, draw)).mean(0)).pow(2).sum()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            with torch.no_grad():
-                syn.clamp_(low, high)
-            loss_value = loss.item()
+            loss_value = network.descend(optimizer, loss, syn)
         return ReducedSet(network.to_pixels(network.quantised(syn)), syn_labels,
                           info={"iterations": p.iterations, "final_loss": loss_value})

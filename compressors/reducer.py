@@ -47,6 +47,16 @@ class Network:
         return clamped + (((clamped - low) / step).round() * step + low - clamped).detach()
 
 
+    def descend(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, pixels: torch.Tensor) -> float:
+        """One optimizer step on ``loss``, then the learned ``pixels`` clamped back into the pixel range; the loss."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            pixels.clamp_(*self.pixel_bounds())
+        return loss.item()
+
+
 @dataclass
 class ReducedSet:
     """A reduced training set. ``images``: uint8 N×H×W[×C]; ``labels``: int64 N; ``step_sizes``: float32 learning

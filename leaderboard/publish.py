@@ -22,6 +22,7 @@ from storagebench.leaderboard.entry import build_entry
 from storagebench.leaderboard.export import ranking_frame
 from storagebench.leaderboard.figures import entry_matrix, fit_figure, matrix_figure, storage_figure
 from storagebench.leaderboard.ranking import rank_board
+from storagebench.leaderboard.reduction_board import is_reduction_dir, rank_reduction
 from storagebench.leaderboard.sources import Board, group_boards
 
 DEFAULT_PROJECT = "storagebench"
@@ -120,6 +121,42 @@ def _matrix_table(entry: dict[str, Any], wandb: Any) -> dict[str, Any]:
     return {"cross_compression": wandb.Table(columns=["train_level", "test_level", "error"], data=data)}
 
 
+def _publish_curve_cells(publisher: Publisher, group: str, config: dict[str, Any], config_hash: str,
+                         rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        run = publisher.open(run_id(config_hash, "curve", row["cell"]), f"curve {row['cell']}", group, "train",
+                             _curve_config(row, config))
+        run.summary.update({f"error/{row['test_level']}": row["error"], "n": row["n"], "storage": row["bytes_total"]})
+        run.finish()
+
+
+def publish_reduction(directory: Path, project: str | None, entity: str | None) -> Publisher:
+    """A reduction benchmark: a run per reduced set (config: reducer, setting, seed, bytes; summary: errors), a run
+    per codec cell at equal bytes, and a ``reduction`` run with the ranked table and the error-vs-bytes figure."""
+    db, config = open_results_dir(directory)
+    with db:
+        rows, curve_rows, config_hash = db.reduced_rows(), db.curve_rows(), db.meta("config_hash")
+    publisher = Publisher(directory, project, entity)
+    group = benchmark_id(config, config_hash)
+    compare = {**config, "compressor": config.get("compare", {})}
+    for row in rows:
+        run = publisher.open(run_id(config_hash, "reduced", row["cell"]), row["cell"], group, "reduce",
+                             {**{k: v for k, v in row.items() if k not in ("metrics", "finished_at", "run_id")},
+                              "benchmark": config["benchmark"]["name"], "task": config["task"]})
+        run.summary.update({"error": row["error"], "own_error": row["own_error"], "bytes": row["bytes_total"]})
+        run.finish()
+    _publish_curve_cells(publisher, group, compare, config_hash, curve_rows)
+    with tempfile.TemporaryDirectory() as scratch:
+        ranked = rank_reduction(directory, Path(scratch) / "reduction.png")
+        run = publisher.open(run_id(config_hash, "reduction"), f"reduction {group}", group, "leaderboard",
+                             {"definition": config})
+        frame = ranking_frame([ranked]).astype(object)
+        run.log({"reduction": publisher.wandb.Table(dataframe=frame.where(frame.notna(), None)),
+                 "error_vs_bytes": publisher.wandb.Image(str(Path(scratch) / "reduction.png"))})
+        run.finish()
+    return publisher
+
+
 def publish_dir(directory: Path, entry: dict[str, Any], project: str | None, entity: str | None,
                 board: Board | None = None, ranked: dict[str, Any] | None = None) -> Publisher:
     """Every cell, storage-curve cell and the fit of one results dir."""
@@ -132,11 +169,7 @@ def publish_dir(directory: Path, entry: dict[str, Any], project: str | None, ent
     group = benchmark_id(config, config_hash)
     for cell in cells:
         publish_cell(publisher, group, config, config_hash, cell, [e for e in evaluations if e["cell"] == cell["cell"]])
-    for row in curve_rows:
-        run = publisher.open(run_id(config_hash, "curve", row["cell"]), f"curve {row['cell']}", group, "train",
-                             _curve_config(row, config))
-        run.summary.update({f"error/{row['test_level']}": row["error"], "n": row["n"], "storage": row["bytes_total"]})
-        run.finish()
+    _publish_curve_cells(publisher, group, config, config_hash, curve_rows)
     if entry["fit"] is not None:
         _publish_fit(publisher, group, config_hash, entry, directory, board, ranked)
     return publisher
@@ -171,6 +204,12 @@ def publish_leaderboard(publisher: Publisher, ranked: dict[str, Any], definition
 
 
 def publish(dirs: list[Path], project: str | None, entity: str | None) -> list[Publisher]:
+    reductions = [d for d in dirs if is_reduction_dir(d)]
+    dirs = [d for d in dirs if d not in reductions]
+    return _publish_grids(dirs, project, entity) + [publish_reduction(d, project, entity) for d in reductions]
+
+
+def _publish_grids(dirs: list[Path], project: str | None, entity: str | None) -> list[Publisher]:
     entries = [{**build_entry(d), "source": str(d)} for d in dirs]
     boards = group_boards([e for e in entries if e["benchmark"]["budgets"]])  # no budgets: cells and fit only
     ranked = {id(b): rank_board(b) for b in boards}

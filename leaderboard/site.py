@@ -1,5 +1,6 @@
 """``storagebench leaderboard DIR... --out SITE``: the ranked tables as ``SITE/index.html`` (one sortable table per
-board and budget, the storage-curve figures, tasks side by side), a page per entry under ``SITE/entries/`` (fit and
+board and budget, the storage-curve figures, tasks side by side; reduction benchmarks' dirs as boards of coresets,
+distilled sets and a codec at equal bytes), a page per entry under ``SITE/entries/`` (fit and
 cross-compression figures, levels, provenance), and ``leaderboard.json`` / ``leaderboard.csv``. The site is built in
 a temporary folder and moved into place whole."""
 from __future__ import annotations
@@ -17,6 +18,7 @@ from storagebench.leaderboard.export import write_exports
 from storagebench.leaderboard.figures import fit_figure, matrix_figure, storage_figure
 from storagebench.leaderboard.html import esc, fmt, image, interval, num, page, table, text
 from storagebench.leaderboard.ranking import rank_board, tasks_side_by_side
+from storagebench.leaderboard.reduction_board import is_reduction_dir, rank_reduction
 from storagebench.leaderboard.sources import Board, display_name, entry_id, group_boards, load_entries
 from storagebench.provenance import git_commit
 
@@ -63,6 +65,28 @@ def _board_section(index: int, ranked: dict[str, Any], board: Board, figures: Pa
     return "\n".join(parts)
 
 
+REDUCTION_COLUMNS = [
+    num("rank", "rank"), text("set", lambda r: esc(r["name"])), num("measured error", "measured_error"),
+    num("sd over seeds", "error_sd"), text("best set within s", lambda r: esc(r["measured_by"])),
+    num("n", "measured_n"), num("bytes / image", "measured_L"),
+]
+
+
+def _reduction_section(index: int, ranked: dict[str, Any], figures: Path) -> str:
+    figure = figures / f"reduction-{index}.png"
+    parts = [f'<h2 id="board-{index}">{esc(ranked["title"])}</h2>',
+             f'<p class="note">Coresets and distilled sets stored as real files (images, labels, learned step sizes, '
+             f'seed: all counted), trained by the benchmark\'s recipe <code>{esc(json.dumps(ranked["definition"]["task"]))}'
+             f'</code>; “own protocol” rows train a distilled set by its learned steps instead. The budgets are the '
+             f"largest reduced set's bytes at each images-per-class setting; the codec is measured at exactly those. "
+             f'Means over seeds {esc(str(ranked["seeds"]))}.</p>']
+    for budget, tables in ranked["rankings"].items():
+        parts.append(f"<h3>s = {esc(fmt(float(budget)))} bytes</h3>")
+        parts.append(table(REDUCTION_COLUMNS, tables["entries"], table_id=f"board-{index}-s-{budget}"))
+    parts.append(image(figure if figure.is_file() else None, f"error vs bytes: {ranked['title']}"))
+    return "\n".join(parts)
+
+
 def _entry_page(entry: dict[str, Any], figures: Path) -> str:
     ident, name = entry_id(entry), display_name(entry)
     bench, fit = entry["benchmark"], entry.get("fit") or {}
@@ -91,10 +115,13 @@ def _entry_page(entry: dict[str, Any], figures: Path) -> str:
 
 
 def render_site(site: Path, boards: list[Board], ranked: list[dict[str, Any]], side: list[dict[str, Any]],
-                sources: list[str]) -> None:
+                sources: list[str], reductions: list[dict[str, Any]] = ()) -> None:
+    """``reductions``: ranked reduction boards, their figures already drawn in ``site/figures``, numbered after
+    the codec boards."""
     figures = site / "figures"
-    nav = "".join(f'<a href="#board-{i}">{esc(b.title)}</a>' for i, b in enumerate(boards)) + \
-        '<a href="#tasks">tasks side by side</a>'
+    titles = [b.title for b in boards] + [r["title"] for r in reductions]
+    nav = "".join(f'<a href="#board-{i}">{esc(title)}</a>' for i, title in enumerate(titles)) + \
+        ('<a href="#tasks">tasks side by side</a>' if boards else "")
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     body = [f"<h1>storagebench leaderboard</h1><nav>{nav}</nav>",
             f'<p class="note">Which compressor gives the lowest error for this task at this storage budget? Built '
@@ -102,11 +129,13 @@ def render_site(site: Path, boards: list[Board], ranked: list[dict[str, Any]], s
             f'Click a column header to sort. Also as <a href="leaderboard.json">JSON</a> and '
             f'<a href="leaderboard.csv">CSV</a>.</p>']
     body += [_board_section(i, r, b, figures) for i, (r, b) in enumerate(zip(ranked, boards))]
-    body += ['<h2 id="tasks">Tasks side by side at equal storage</h2>',
-             '<p class="note">Each task\'s leading entry (rank 1 at its largest budget) at every budget of any task: '
-             "its ν, the optimal allocation n*/L* and predicted error from its fit, and the gain of its best measured "
-             "set over original format where both fit in s.</p>",
-             table(SIDE_COLUMNS, side, table_id="tasks-side-by-side", row_class="task")]
+    body += [_reduction_section(len(boards) + i, r, figures) for i, r in enumerate(reductions)]
+    if boards:
+        body += ['<h2 id="tasks">Tasks side by side at equal storage</h2>',
+                 '<p class="note">Each task\'s leading entry (rank 1 at its largest budget) at every budget of any task: '
+                 "its ν, the optimal allocation n*/L* and predicted error from its fit, and the gain of its best "
+                 "measured set over original format where both fit in s.</p>",
+                 table(SIDE_COLUMNS, side, table_id="tasks-side-by-side", row_class="task")]
     (site / "index.html").write_text(page("storagebench leaderboard", "\n".join(body)))
     (site / "entries").mkdir()
     for board in boards:
@@ -129,15 +158,21 @@ def _replace_dir(built: Path, site: Path) -> None:
 def build_leaderboard(paths: list[Path], site: Path, target: float | None = None) -> dict[str, Any]:
     """Everything ``storagebench leaderboard`` writes; returns the ranked boards (what leaderboard.json holds)."""
     _check_out(site)
-    entries = load_entries(paths)
+    reduction_dirs = [p for p in paths if is_reduction_dir(p)]
+    others = [p for p in paths if p not in reduction_dirs]
+    entries = load_entries(others) if others or not reduction_dirs else []
     boards = group_boards(entries)
     ranked = [rank_board(b, target) for b in boards]
-    side = tasks_side_by_side(ranked, boards)
+    side = tasks_side_by_side(ranked, boards) if boards else []
+    sources = [e["source"] for e in entries] + [str(p) for p in reduction_dirs]
     site.parent.mkdir(parents=True, exist_ok=True)
     built = Path(tempfile.mkdtemp(prefix=f".{site.name}.", dir=site.parent))
     try:
-        summary = write_exports(built, ranked, side, [e["source"] for e in entries])
-        render_site(built, boards, ranked, side, [e["source"] for e in entries])
+        (built / "figures").mkdir()
+        reductions = [rank_reduction(p, built / "figures" / f"reduction-{len(boards) + i}.png")
+                      for i, p in enumerate(reduction_dirs)]
+        summary = write_exports(built, ranked + reductions, side, sources)
+        render_site(built, boards, ranked, side, sources, reductions)
         _replace_dir(built, site)
     except BaseException:
         shutil.rmtree(built, ignore_errors=True)

@@ -72,7 +72,10 @@ class RecipeTask(Task):
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 N×H×W[×C] → float N×C×H×W in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(images))
+    array = np.ascontiguousarray(images)
+    if not array.flags.writeable:  # torch warns on read-only arrays; this uint8 copy is a quarter of the float below
+        array = array.copy()
+    x = torch.from_numpy(array)
     x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
     return x.float().div_(127.5).sub_(1.0).contiguous()
 

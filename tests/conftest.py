@@ -114,3 +114,11 @@ def leaderboard_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, P
     from leaderboard_data import make_results
 
     return make_results(tmp_path_factory.mktemp("leaderboard"))
+
+
+@pytest.fixture(scope="session")
+def tiny_reduction(tmp_path_factory: pytest.TempPathFactory, fashion_dir: Path) -> tuple:
+    """A tiny reduction benchmark's run: (config, results dir, environment, completed process)."""
+    from reduction_data import make_reduction
+
+    return make_reduction(tmp_path_factory.mktemp("reduction"), fashion_dir)

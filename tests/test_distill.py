@@ -10,55 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_cli, synthetic_images
-
-TINY_REDUCTION = """
-[benchmark]
-name = "tiny-distill"
-seeds = [0, 1]
-images_per_class = [1, 2]
-
-[dataset]
-name = "fashion-mnist"
-
-[[reducer]]
-name = "random"
-
-[[reducer]]
-name = "herding"
-feature_epochs = 0.5
-
-[[reducer]]
-name = "dm"
-iterations = 3
-real_batch = 8
-
-[[reducer]]
-name = "dd"
-label = "dd-fixed"
-iterations = 3
-real_batch = 32
-images_per_class = [1]
-
-[compare]
-compressor = "jpegxl"
-effort = 3
-schemes = ["original", "optimal"]
-law = {{ e_star = 0.1, A = 0.5, alpha = 0.3, B = 600000.0, beta = 3.5 }}
-
-[task]
-name = "classification"
-width = 8
-epochs = 1
-min_steps = {min_steps}
-batch_size = 32
-lr = 0.05
-"""
-
-
-def write_reduction(path: Path, min_steps: int = 10) -> Path:
-    path.write_text(TINY_REDUCTION.format(min_steps=min_steps))
-    return path
-
+from reduction_data import TINY_REDUCTION
 
 def payload_bytes(cache: Path) -> dict[str, int]:
     """Bytes on disk of each stored reduced set's payload, by the sha256 of its manifest's file list."""
@@ -72,11 +24,8 @@ def payload_bytes(cache: Path) -> dict[str, int]:
     return sizes
 
 
-def test_reduction_benchmark_stores_trains_compares_and_resumes(tmp_path, cli_env):
-    config = write_reduction(tmp_path / "distill.toml")
-    out = tmp_path / "out"
-    first = run_cli(["run", str(config), "--out", str(out), "--workers", "2"], cli_env, tmp_path)
-    assert first.returncode == 0, first.stderr
+def test_reduction_benchmark_stores_trains_compares_and_resumes(tiny_reduction, tmp_path):
+    config, out, cli_env, first = tiny_reduction
     with sqlite3.connect(out / "results.sqlite") as db:
         db.row_factory = sqlite3.Row
         rows = [dict(r) for r in db.execute("SELECT * FROM reduced_cells")]
@@ -104,6 +53,35 @@ def test_reduction_benchmark_stores_trains_compares_and_resumes(tmp_path, cli_en
     again = run_cli(["run", str(config), "--out", str(out), "--workers", "1"], cli_env, tmp_path)
     assert again.returncode == 0, again.stderr
     assert "0 reduced and trained, 14 already done, 0 codec cells" in again.stderr
+
+
+def test_leaderboard_ranks_reduced_sets_next_to_codecs(tiny_reduction, leaderboard_results, tmp_path):
+    """A reduction dir becomes its own board beside the codec boards: every reducer (DD also by its own
+    protocol) and both codec schemes at each budget, ranked by the mean error over seeds recomputed here."""
+    from storagebench.leaderboard.site import build_leaderboard
+
+    _, out, _, _ = tiny_reduction
+    summary = build_leaderboard([leaderboard_results["jpegxl"], out], tmp_path / "site")
+    codec_board, board = summary["boards"]
+    assert board["kind"] == "reduction" and "rankings" in codec_board
+    with sqlite3.connect(out / "results.sqlite") as db:
+        rows = db.execute("SELECT reducer, images_per_class, bytes_total, error, own_error FROM reduced_cells").fetchall()
+        curves = db.execute("SELECT scheme, budget, error FROM curve_cells").fetchall()
+    for budget, tables in board["rankings"].items():
+        by_id = {r["id"]: r for r in tables["entries"]}
+        assert set(by_id) == {"random", "herding", "dm", "dd-fixed", "dd-fixed-own", "jpegxl-original", "jpegxl-optimal"}
+        for label in ("random", "herding", "dm", "dd-fixed"):
+            fits = {k for k in {r[1] for r in rows if r[0] == label}
+                    if max(r[2] for r in rows if r[0] == label and r[1] == k) <= float(budget)}
+            expected = min(np.mean([r[3] for r in rows if r[0] == label and r[1] == k]) for k in fits)
+            assert by_id[label]["measured_error"] == pytest.approx(expected)
+        scheme = [c[2] for c in curves if c[0] == "optimal" and c[1] == float(budget)]
+        assert by_id["jpegxl-optimal"]["measured_error"] == pytest.approx(np.mean(scheme))
+        errors = [r["measured_error"] for r in tables["entries"]]
+        assert errors == sorted(errors) and [r["rank"] for r in tables["entries"]] == list(range(1, 8))
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert "dd-fixed (own protocol)" in page and "coresets and distilled sets vs jpegxl" in page
+    assert (tmp_path / "site" / "figures" / "reduction-1.png").is_file()
 
 
 def test_stored_sets_are_what_learners_get(tmp_path):
@@ -141,3 +119,42 @@ def test_reduction_definition_errors(tmp_path, cli_env):
                       "--out", str(tmp_path / "o")], cli_env, tmp_path)
     assert result.returncode != 0 and "--images-per-class: [7]" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_grid_analyses_refuse_a_reduction_dir(tiny_reduction, tmp_path):
+    _, out, env, _ = tiny_reduction
+    for command in ("fit", "matrix", "curves"):
+        result = run_cli([command, str(out)], env, tmp_path)
+        assert result.returncode != 0 and "a reduction benchmark's results" in result.stderr, (command, result.stderr)
+
+
+def test_herding_tracks_the_class_mean_better_than_random_draws():
+    from storagebench.compressors.coresets import herd
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 16)) + rng.normal(size=16)
+    unit = features / np.linalg.norm(features, axis=1, keepdims=True)
+    chosen = herd(features, 10)
+    assert len(set(chosen.tolist())) == 10
+    gap = lambda idx: np.linalg.norm(unit[idx].mean(0) - unit.mean(0))  # noqa: E731
+    random_gaps = [gap(rng.choice(400, 10, replace=False)) for _ in range(200)]
+    assert gap(chosen) < np.percentile(random_gaps, 1)
+
+
+def test_learned_pixels_are_trained_as_they_are_stored():
+    """The forward pass of a learned set rounds to the uint8 grid: storing and reloading it changes nothing."""
+    import torch
+
+    from storagebench.compressors import Network
+    from storagebench.compressors.dataset_distillation import step_batches
+    from storagebench.tasks.training import to_tensor
+
+    network = Network(build=lambda seed: None, to_input=to_tensor, identity={})
+    x = torch.randn(6, 1, 5, 5) * 2
+    quantised = network.quantised(x)
+    assert torch.allclose(quantised, to_tensor(network.to_pixels(x)), atol=1e-6)  # the same grid points
+    assert quantised.min() >= -1 and quantised.max() <= 1
+    # DD's steps use every image, one per class per step: 3 classes × 4 per class, at least 10 steps
+    batches = step_batches(12, 4, 10)
+    assert len(batches) == 12 and sorted(torch.cat(batches[:4]).tolist()) == list(range(12))
+    assert all(sorted((b // 4).tolist()) == [0, 1, 2] for b in batches)

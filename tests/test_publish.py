@@ -67,3 +67,20 @@ def test_a_results_dir_without_budgets_publishes_cells_and_fit(tmp_path, leaderb
     with sqlite3.connect(results / "results.sqlite") as db:
         cells = db.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
     assert len(run_ids(results)) == cells + 1 and tables(results, "leaderboard") == []
+
+
+def test_publish_a_reduction_benchmark(tmp_path, tiny_reduction):
+    """A run per reduced set and per codec cell at equal bytes, and the ranked reduction table with every set."""
+    import shutil
+
+    results = tmp_path / "reduction"
+    shutil.copytree(tiny_reduction[1], results)
+    with sqlite3.connect(results / "results.sqlite") as db:
+        reduced = db.execute("SELECT COUNT(*) FROM reduced_cells").fetchone()[0]
+        curves = db.execute("SELECT COUNT(*) FROM curve_cells").fetchone()[0]
+    result = run_cli(["publish", str(results)], offline_env(tmp_path, tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(run_ids(results)) == reduced + curves + 1
+    (table,) = tables(results, "reduction")
+    names = {row[table["columns"].index("name")] for row in table["data"]}
+    assert {"random (recipe)", "dd-fixed (own protocol)", "jpegxl optimal"} <= names

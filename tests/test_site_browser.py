@@ -17,13 +17,14 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, leaderboard_results):
+def site(tmp_path_factory, leaderboard_results, tiny_reduction):
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail("chromium is missing in CI: scripts/bootstrap installs it when run as root")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     root = tmp_path_factory.mktemp("site")
-    result = run_cli(["leaderboard", *map(str, leaderboard_results.values()), "--out", str(root / "site")],
+    sources = [*map(str, leaderboard_results.values()), str(tiny_reduction[1])]
+    result = run_cli(["leaderboard", *sources, "--out", str(root / "site")],
                      offline_env(root, root), root)
     assert result.returncode == 0, result.stderr
     return root / "site"
@@ -75,7 +76,11 @@ def test_page_loads_with_one_row_per_entry(site, browser, server, where, leaderb
         table = f"#board-0-s-{budget:g}"
         assert page.locator(f"{table} tr.entry").count() == len(leaderboard_results)
         assert page.locator(f"{table} tr.baseline").count() == 2
-    assert page.locator("img[src^='data:image/png;base64,']").count() >= 1  # figures are inside the page
+    reduction_tables = page.locator("table.sortable[id^=board-1-s-]")
+    assert reduction_tables.count() == 2  # the tiny reduction's two settings
+    for index in range(2):  # 4 reducers, DD's own protocol, JPEG XL original and optimal
+        assert reduction_tables.nth(index).locator("tr.entry").count() == 7
+    assert page.locator("img[src^='data:image/png;base64,']").count() >= 2  # figures are inside the page
     page.close()
 
 
