@@ -171,16 +171,28 @@ def _cost(plan: ReductionPlan, cell: ReductionCell) -> float:
     return getattr(params, "iterations", 100) * (cell.per_class if plan.reducers[cell.label].synthetic else 1)
 
 
-def budgets_from(rows: list[dict[str, Any]], plan: ReductionPlan) -> dict[int, float]:
-    """Per images-per-class setting whose cells are all done: the largest reduced set's total bytes (so every
-    reduced set of that setting fits, and the codecs are given at least as many bytes as any of them)."""
-    wanted = {c.key for c in plan.cells}
-    budgets = {}
+SIZE_GROUP = 1.10  # reduced sets within 10 % of the smallest in their group share one budget
+
+
+def budgets_from(rows: list[dict[str, Any]], plan: ReductionPlan) -> list[float]:
+    """For each images-per-class setting whose cells are all done, the reduced sets' sizes grouped (sets within
+    ``SIZE_GROUP`` of the group's smallest: e.g. random and herding, or DM and DD), one budget per group: its largest
+    set's total bytes. So every reduced set has a codec measurement at about its own size, never below it."""
+    budgets = []
     for ipc in plan.config.images_per_class:
         keys = {c.key for c in plan.cells if c.per_class == ipc}
         done = [r for r in rows if r["cell"] in keys]
-        if keys and keys <= wanted and len(done) == len(keys):
-            budgets[ipc] = float(max(r["bytes_total"] for r in done))
+        if not keys or len(done) < len(keys):
+            continue
+        sizes = sorted(max(r["bytes_total"] for r in done if r["reducer"] == label)
+                       for label in {r["reducer"] for r in done})
+        group: list[int] = []
+        for size in sizes:
+            if group and size > SIZE_GROUP * group[0]:
+                budgets.append(float(group[-1]))
+                group = []
+            group.append(size)
+        budgets.append(float(group[-1]))
     return budgets
 
 
@@ -217,13 +229,13 @@ def run_reduction(plan: ReductionPlan, out: Path, cache_root: Path, workers: int
                                                    counts.__setitem__("reduced", counts["reduced"] + 1)))
         if plan.compare is not None:
             budgets = budgets_from(db.reduced_rows(), plan)
-            cells = [CurveCell(scheme, budget, seed) for budget in budgets.values()
+            cells = [CurveCell(scheme, budget, seed) for budget in budgets
                      for scheme in plan.config.compare.schemes for seed in plan.config.seeds]
             finished = {r["cell"] for r in db.curve_rows()}
             todo = [c for c in cells if c.key not in finished]
             if todo:
                 say(f"{plan.compare.name} at the reduced sets' sizes: {len(todo)} cells "
-                    f"({', '.join(f'{b:.0f} bytes' for b in budgets.values())})")
+                    f"({', '.join(f'{b:.0f} bytes' for b in budgets)})")
                 train_curve_cells(compare_plan(plan), plan.law(), todo, db, workers, cache_root)
                 counts["compare"] = len(todo)
     finally:

@@ -69,7 +69,8 @@ def format_reduction(summary: dict[str, Any], codec: str) -> str:
         lines.append(f"{s['reducer']:>16} {s['images_per_class']:4d} {s['n']:6d} {s['bytes']['mean']:9.0f} "
                      f"{_pm(s['error']):>12} {_pm(s['own_error']):>13} {s['reduce_seconds']['mean']:9.1f}")
     if summary["codecs"]:
-        lines.append(f"{codec} at those bytes (the largest reduced set of each setting; labels included in bytes):")
+        lines.append(f"{codec} at those bytes (the largest of each group of similar-sized reduced sets; labels included "
+                     f"in bytes):")
         for c in summary["codecs"]:
             lines.append(f"{codec + ' ' + c['scheme']:>16} {'':>4} {c['n']['mean']:6.0f} {c['bytes']['mean']:9.0f} "
                          f"{_pm(c['error']):>12} {'—':>13} {'':>9}  {c['level']}")

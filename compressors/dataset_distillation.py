@@ -87,6 +87,7 @@ class DatasetDistillation(DatasetReducer):
         if self.params.start == "real":
             return network.to_input(images[random_real(images, members, per_class, rng)[0]])
         check_per_class(members, per_class)
+        low, high = network.pixel_bounds()
         shape = (len(members) * per_class, *network.to_input(images[:1]).shape[1:])
         noise = torch.from_numpy(rng.normal(0.0, 0.5, size=shape).astype(np.float32))
         return ((low + high) / 2 + noise * (high - low) / 2).clamp(low, high)

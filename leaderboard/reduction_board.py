@@ -1,6 +1,6 @@
 """A reduction benchmark's results dir as a leaderboard board: coresets, distilled sets (by the benchmark's recipe
 and, separately labelled, by their own protocol) and the compared codec's schemes, ranked together at each budget
-the reduced sets define (the largest reduced set's bytes per images-per-class setting).
+the reduced sets define (per images-per-class setting, one per group of similar-sized sets: the largest one's bytes).
 
 At budget s a reducer's measured error is that of its best setting whose stored bytes fit in s for every seed; a
 codec scheme's is its storage-curve cells trained at s. Errors are means over seeds, with their sd."""

@@ -41,10 +41,14 @@ def test_reduction_benchmark_stores_trains_compares_and_resumes(tiny_reduction, 
     dd = [r for r in rows if r["reducer"] == "dd-fixed"]
     assert all(r["extra_bytes"] == 10 * 4 + 8 and r["own_error"] is not None for r in dd)  # 10 rates + the seed
     assert all(r["own_error"] is None for r in rows if r["method"] != "dd")
-    # the codec at each setting's largest reduced set, both schemes, both seeds, within the budget
-    budgets = {ipc: max(r["bytes_total"] for r in rows if r["images_per_class"] == ipc) for ipc in (1, 2)}
-    assert sorted({c["budget"] for c in curves}) == sorted(budgets.values())
-    assert len(curves) == 2 * 2 * 2 and all(c["bytes_total"] <= c["budget"] for c in curves)
+    # the codec at each group of similar-sized reduced sets: every set has a budget at most 10 % above its size
+    budgets = sorted({c["budget"] for c in curves})
+    set_sizes = {(r["reducer"], r["images_per_class"]): max(x["bytes_total"] for x in rows if x["reducer"] == r["reducer"]
+                                                            and x["images_per_class"] == r["images_per_class"])
+                 for r in rows}
+    assert set(budgets) <= {float(size) for size in set_sizes.values()}
+    assert all(any(size <= b <= 1.1 * size for b in budgets) for size in set_sizes.values())
+    assert len(curves) == len(budgets) * 2 * 2 and all(c["bytes_total"] <= c["budget"] for c in curves)
     summary = json.loads((out / "reduction.json").read_text())
     assert {s["reducer"] for s in summary["sets"]} == {"random", "herding", "dm", "dd-fixed"}
     assert (out / "figures" / "reduction.png").stat().st_size > 10_000
@@ -73,12 +77,13 @@ def test_leaderboard_ranks_reduced_sets_next_to_codecs(tiny_reduction, leaderboa
         for label in ("random", "herding", "dm", "dd-fixed"):
             fits = {k for k in {r[1] for r in rows if r[0] == label}
                     if max(r[2] for r in rows if r[0] == label and r[1] == k) <= float(budget)}
-            expected = min(np.mean([r[3] for r in rows if r[0] == label and r[1] == k]) for k in fits)
+            expected = min((np.mean([r[3] for r in rows if r[0] == label and r[1] == k]) for k in fits), default=None)
             assert by_id[label]["measured_error"] == pytest.approx(expected)
         scheme = [c[2] for c in curves if c[0] == "optimal" and c[1] == float(budget)]
         assert by_id["jpegxl-optimal"]["measured_error"] == pytest.approx(np.mean(scheme))
-        errors = [r["measured_error"] for r in tables["entries"]]
-        assert errors == sorted(errors) and [r["rank"] for r in tables["entries"]] == list(range(1, 8))
+        errors = [r["measured_error"] for r in tables["entries"] if r["measured_error"] is not None]
+        assert errors == sorted(errors) and len(errors) >= 2  # at least the codec's two schemes
+        assert [r["rank"] for r in tables["entries"]] == [*range(1, len(errors) + 1), *[None] * (7 - len(errors))]
     page = (tmp_path / "site" / "index.html").read_text()
     assert "dd-fixed (own protocol)" in page and "coresets and distilled sets vs jpegxl" in page
     assert (tmp_path / "site" / "figures" / "reduction-1.png").is_file()
