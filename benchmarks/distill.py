@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from storagebench.benchmarks.config import BenchmarkConfig, absolute_spec
-from storagebench.benchmarks.curves import CurveCell
+from storagebench.benchmarks.curves import CurveCell, searchable_range
 from storagebench.benchmarks.distill_config import ReductionConfig
 from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
 from storagebench.benchmarks.reduced_store import ReducedStore
@@ -87,6 +87,8 @@ def make_reduction_plan(config: ReductionConfig, data: str | None = None,
         compare = COMPRESSORS.create(config.compare.compressor, config.compare.params, f"{source}: [compare]")
         parse_levels(compare, [float(s[7:]) for s in config.compare.schemes if s.startswith("naive-d")],
                      f"{source}: [compare].schemes")
+        if set(config.compare.schemes) - {"original"}:  # the other schemes search the codec's level
+            searchable_range(compare)
     unknown = sorted(set(only_per_class) - set(config.images_per_class))
     if unknown:
         raise StorageBenchError(f"--images-per-class: {unknown} not in [benchmark].images_per_class "

@@ -87,11 +87,12 @@ def plot_reduction(summary: dict[str, Any], codec: str, path: Path) -> Path:
     for label in dict.fromkeys(s["reducer"] for s in summary["sets"]):
         rows = [s for s in summary["sets"] if s["reducer"] == label]
         x = [s["bytes"]["mean"] for s in rows]
-        ax.errorbar(x, [s["error"]["mean"] for s in rows], yerr=[s["error"]["sd"] for s in rows], marker="o",
-                    capsize=3, label=f"{label} (recipe)")
+        recipe = ax.errorbar(x, [s["error"]["mean"] for s in rows], yerr=[s["error"]["sd"] for s in rows],
+                             marker="o", capsize=3, label=f"{label} (recipe)")
         if all(s["own_error"] for s in rows):
             ax.errorbar(x, [s["own_error"]["mean"] for s in rows], yerr=[s["own_error"]["sd"] for s in rows],
-                        marker="s", linestyle="--", capsize=3, label=f"{label} (own protocol)")
+                        marker="s", linestyle="--", capsize=3, color=recipe[0].get_color(),
+                        label=f"{label} (own protocol)")
     for scheme in dict.fromkeys(c["scheme"] for c in summary["codecs"]):
         rows = [c for c in summary["codecs"] if c["scheme"] == scheme]
         ax.errorbar([c["bytes"]["mean"] for c in rows], [c["error"]["mean"] for c in rows],

@@ -163,3 +163,33 @@ def test_learned_pixels_are_trained_as_they_are_stored():
     batches = step_batches(12, 4, 10)
     assert len(batches) == 12 and sorted(torch.cat(batches[:4]).tolist()) == list(range(12))
     assert all(sorted((b // 4).tolist()) == [0, 1, 2] for b in batches)
+
+
+def test_compare_schemes_that_search_need_a_distance_like_codec(tmp_path, cli_env):
+    bad = TINY_REDUCTION.format(min_steps=10).replace('compressor = "jpegxl"\neffort = 3', 'compressor = "webp"')
+    (tmp_path / "bad.toml").write_text(bad)
+    result = run_cli(["run", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "o")], cli_env, tmp_path)
+    assert result.returncode != 0 and "not a continuous distance-like knob" in result.stderr, result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_every_shipped_benchmark_file_parses_and_names_valid_parts():
+    from storagebench.benchmarks.config import BENCHMARKS_DIR, parse_config, read_definition
+    from storagebench.benchmarks.distill_config import is_reduction, parse_reduction
+    from storagebench.compressors import COMPRESSORS, REDUCERS
+    from storagebench.tasks import TASKS
+
+    files = sorted(BENCHMARKS_DIR.glob("*.toml"))
+    assert "fmnist-distill.toml" in {f.name for f in files}
+    for path in files:
+        data, _ = read_definition(path)
+        if is_reduction(data):
+            config = parse_reduction(data, path)
+            for spec in config.reducers:
+                REDUCERS.create(spec.name, spec.params, str(path))
+                COMPRESSORS.create(spec.storage[0], {}, str(path)).parse_level(spec.storage[1])
+            COMPRESSORS.create(config.compare.compressor, config.compare.params, str(path))
+        else:
+            config = parse_config(data, path)
+            COMPRESSORS.create(config.compressor, config.compressor_params, str(path))
+        TASKS.create(config.task, config.task_params, str(path))
