@@ -77,8 +77,9 @@ def _reduction_section(index: int, ranked: dict[str, Any], figures: Path) -> str
     parts = [f'<h2 id="board-{index}">{esc(ranked["title"])}</h2>',
              f'<p class="note">Coresets and distilled sets stored as real files (images, labels, learned step sizes, '
              f'seed: all counted), trained by the benchmark\'s recipe <code>{esc(json.dumps(ranked["definition"]["task"]))}'
-             f'</code>; “own protocol” rows train a distilled set by its learned steps instead. The budgets are the '
-             f"largest reduced set's bytes at each images-per-class setting; the codec is measured at exactly those. "
+             f'</code>; “own protocol” rows train a distilled set by its learned steps instead. At each '
+             f"images-per-class setting, reduced sets within 10 % of each other share a budget, the largest one's bytes; "
+             f"the codec is measured at exactly those. "
              f'Means over seeds {esc(str(ranked["seeds"]))}.</p>']
     for budget, tables in ranked["rankings"].items():
         parts.append(f"<h3>s = {esc(fmt(float(budget)))} bytes</h3>")
