@@ -22,7 +22,8 @@ from storagebench.benchmarks.distill_config import ReductionConfig
 from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
 from storagebench.benchmarks.reduced_store import ReducedStore
 from storagebench.benchmarks.runner import Plan, job, open_results, parse_levels, say, train_cells
-from storagebench.compressors import COMPRESSORS, REDUCERS, DatasetReducer, ImageCodec, Level, Network, level_label
+from storagebench.compressors import (COMPRESSORS, REDUCERS, DatasetReducer, ImageCodec, Level, Network, ReducedSet,
+                                      level_label)
 from storagebench.errors import StorageBenchError
 from storagebench.tasks import DATASETS, TASKS, LabelledSplits, Task
 from storagebench.tasks.subsets import stratified_order
@@ -131,6 +132,22 @@ def _reduction_key(plan: ReductionPlan, cell: ReductionCell, network: Network) -
             "storage": codec.identity(), "level": level}
 
 
+def _evaluate(plan: ReductionPlan, reducer: DatasetReducer, reduced: ReducedSet, network: Network,
+              seed: int) -> dict[str, Any]:
+    """The recipe's model on the stored set, and the reducer's own protocol where it has one, on the test split."""
+    test = plan.splits.test
+    started = time.perf_counter()
+    model = plan.task.train(reduced.images, reduced.labels, len(plan.splits.classes), seed=seed)
+    trained = time.perf_counter()
+    metrics = plan.task.evaluate(model, test.images, test.labels)
+    own = reducer.own_protocol(reduced, network, seed)
+    own_metrics = plan.task.evaluate(own, test.images, test.labels) if own is not None else None
+    return {"steps": plan.task.steps_for(len(reduced.images)), "train_seconds": round(trained - started, 3),
+            "eval_seconds": round(time.perf_counter() - trained, 3), "error": metrics["error"],
+            "own_error": own_metrics["error"] if own_metrics else None,
+            "metrics": {"recipe": metrics, **({"own_protocol": own_metrics} if own_metrics else {})}}
+
+
 def _reduce_and_score(cell: ReductionCell) -> dict[str, Any]:
     """One cell, in a worker: reduce (or reuse the stored set), train on what is stored, evaluate."""
     import torch
@@ -138,18 +155,12 @@ def _reduce_and_score(cell: ReductionCell) -> dict[str, Any]:
     torch.set_num_threads(1)  # one core per cell: results do not depend on how many workers run
     plan: ReductionPlan = job["plan"]
     reducer, (codec, level) = plan.reducers[cell.label], plan.storage[cell.label]
-    train, test, classes = plan.splits.train, plan.splits.test, len(plan.splits.classes)
-    network = task_network(plan)
+    train, network = plan.splits.train, task_network(plan)
     stored, made = ReducedStore(job["cache_root"]).ensure(
         _reduction_key(plan, cell, network), lambda: reducer.reduce(train.images, train.labels, cell.per_class,
-                                                                    cell.seed, network), codec, level, classes)
+                                                                    cell.seed, network),
+        codec, level, len(plan.splits.classes))
     reduced = stored.load(codec)  # the stored bytes, decoded: exactly what a user of the set would get
-    started = time.perf_counter()
-    model = plan.task.train(reduced.images, reduced.labels, classes, seed=cell.seed)
-    trained = time.perf_counter()
-    metrics = plan.task.evaluate(model, test.images, test.labels)
-    own = reducer.own_protocol(reduced, network, cell.seed)
-    own_metrics = plan.task.evaluate(own, test.images, test.labels) if own is not None else None
     sizes = stored.bytes_on_disk()
     digest = hashlib.sha256(np.ascontiguousarray(reduced.images).data)
     digest.update(reduced.labels.astype(np.int64).data)
@@ -159,10 +170,7 @@ def _reduce_and_score(cell: ReductionCell) -> dict[str, Any]:
             "storage": f"{codec.name} {level_label(level)}",
             "payload_sha256": hashlib.sha256(json.dumps(stored.manifest["files"], sort_keys=True).encode()).hexdigest(),
             "train_sha256": digest.hexdigest(), "reduce_seconds": stored.manifest["reduce_seconds"],
-            "steps": plan.task.steps_for(len(reduced.images)), "train_seconds": round(trained - started, 3),
-            "eval_seconds": round(time.perf_counter() - trained, 3), "error": metrics["error"],
-            "own_error": own_metrics["error"] if own_metrics else None,
-            "metrics": {"recipe": metrics, **({"own_protocol": own_metrics} if own_metrics else {})},
+            **_evaluate(plan, reducer, reduced, network, cell.seed),
             "info": {**stored.manifest["info"], "reused": not made},
             "versions": {**reducer.library_versions(), **stored.manifest["codec_versions"]}}
 
