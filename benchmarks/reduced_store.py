@@ -7,14 +7,12 @@
     <root>/reduced/<key>/manifest.json                  key, per-file bytes and sha256, how it was made
 
 Everything a learner is given is under ``payload/``, and a set's bytes are the sizes of those files on disk (the
-manifest only describes them). Entries are written to a temporary folder and renamed into place.
+manifest only describes them). Entries are written to a temporary folder and renamed into place (``commit_folder``, as the compressed-set store does).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from storagebench.benchmarks.store import commit_folder
 from storagebench.compressors import ImageCodec, Level, ReducedSet, level_label
 from storagebench.errors import StorageBenchError
 from storagebench.provenance import stable_hash
@@ -104,18 +103,7 @@ class ReducedStore:
                               for name, data in files.items()},
                     "reduce_seconds": round(seconds, 3), "info": reduced.info,
                     "codec_versions": codec.library_versions()}
-        return self._commit(final, files, manifest), True
+        commit_folder(final, {**{f"payload/{name}": data for name, data in files.items()},
+                              "manifest.json": json.dumps(manifest).encode()})
+        return StoredReduction(final, json.loads((final / "manifest.json").read_text())), True
 
-    def _commit(self, final: Path, files: dict[str, bytes], manifest: dict[str, Any]) -> StoredReduction:
-        tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        for relative, data in files.items():
-            target = tmp / "payload" / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        (tmp / "manifest.json").write_text(json.dumps(manifest))
-        try:
-            os.rename(tmp, final)
-        except OSError:  # another process stored the same set first
-            shutil.rmtree(tmp, ignore_errors=True)
-        return StoredReduction(final, json.loads((final / "manifest.json").read_text()))

@@ -197,19 +197,26 @@ class CompressedSetStore:
 
     def _commit(self, digest: str, streams: list[bytes], manifest: dict[str, Any]) -> StoredSet:
         final = self.root / digest
-        tmp = self.root / f".tmp-{digest}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name, payload in (("bitstreams.bin", b"".join(streams)), ("manifest.json", json.dumps(manifest).encode())):
-            with open(tmp / name, "wb") as f:
-                f.write(payload)
-                f.flush()
-                os.fsync(f.fileno())
-        try:
-            os.rename(tmp, final)
-        except OSError:  # another process finished the same entry first; its bytes are the same
-            shutil.rmtree(tmp, ignore_errors=True)
+        commit_folder(final, {"bitstreams.bin": b"".join(streams), "manifest.json": json.dumps(manifest).encode()})
         return StoredSet(final, json.loads((final / "manifest.json").read_text()))
+
+
+def commit_folder(final: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (relative path → bytes, each synced) into a temporary folder and rename it to ``final``, so
+    the folder is complete or absent; if another process got there first, its identical folder stays."""
+    tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for relative, payload in files.items():
+        target = tmp / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+    try:
+        os.rename(tmp, final)
+    except OSError:  # another process finished the same entry first; its bytes are the same
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def split_label(key: dict[str, Any]) -> str:

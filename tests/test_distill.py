@@ -2,6 +2,7 @@
 the reported bytes, trained by the recipe (and DD by its own protocol), the codec measured at their sizes."""
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -38,6 +39,18 @@ def test_reduction_benchmark_stores_trains_compares_and_resumes(tiny_reduction, 
         assert row["bytes_total"] == row["image_bytes"] + row["label_bytes"] + row["extra_bytes"]
         assert row["label_bytes"] == row["n"]  # one byte per label
         assert 0 <= row["error"] <= 1
+    # each model was trained on exactly the images and labels the stored files decode to
+    from storagebench.benchmarks.reduced_store import StoredReduction
+    from storagebench.compressors import COMPRESSORS
+
+    stored = {}
+    for manifest in (Path(cli_env["STORAGEBENCH_CACHE"]) / "store" / "reduced").glob("*/manifest.json"):
+        loaded = StoredReduction(manifest.parent, json.loads(manifest.read_text())).load(
+            COMPRESSORS.create("png", {}, "png"))
+        digest = hashlib.sha256(np.ascontiguousarray(loaded.images).data)
+        digest.update(loaded.labels.astype(np.int64).data)
+        stored[digest.hexdigest()] = loaded
+    assert {r["train_sha256"] for r in rows} <= set(stored)
     dd = [r for r in rows if r["reducer"] == "dd-fixed"]
     assert all(r["extra_bytes"] == 10 * 4 + 8 and r["own_error"] is not None for r in dd)  # 10 rates + the seed
     assert all(r["own_error"] is None for r in rows if r["method"] != "dd")
@@ -123,6 +136,12 @@ def test_reduction_definition_errors(tmp_path, cli_env):
     result = run_cli(["run", str(REPO / "benchmarks" / "fmnist-distill.toml"), "--images-per-class", "7",
                       "--out", str(tmp_path / "o")], cli_env, tmp_path)
     assert result.returncode != 0 and "--images-per-class: [7]" in result.stderr
+    result = run_cli(["run", str(REPO / "benchmarks" / "fmnist-distill.toml"), "--images-per-class", "1,ten",
+                      "--out", str(tmp_path / "o")], cli_env, tmp_path)
+    assert result.returncode == 2 and "comma-separated whole numbers" in result.stderr
+    result = run_cli(["run", str(REPO / "benchmarks" / "quick.toml"), "--images-per-class", "1",
+                      "--out", str(tmp_path / "o")], cli_env, tmp_path)
+    assert result.returncode == 2 and "is a codec grid, not a reduction benchmark" in result.stderr
     assert not (tmp_path / "o").exists()
 
 
