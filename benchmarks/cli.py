@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 from storagebench.errors import StorageBenchError
 
@@ -58,7 +60,7 @@ def _run_reduction(data: dict, path: Path, args: argparse.Namespace, started: fl
     plan = make_reduction_plan(parse_reduction(data, path), data=args.data, only_per_class=only)
     out = Path(args.out or Path("results") / plan.config.name)
     say(f"reduction benchmark {plan.config.name!r} from {path}: {len(plan.cells)} cells "
-        f"({len(plan.reducers)} reducers × images per class × {len(plan.config.seeds)} seeds), {args.workers} workers")
+        f"({len(plan.reducers)} reducers × images per class × {len(plan.config.seeds)} seeds), {_where(args)}")
     counts = run_reduction(plan, out, _cache_root(args), args.workers)
     say(f"cells: {counts['reduced']} reduced and trained, {counts['skipped']} already done, "
         f"{counts['compare']} codec cells at equal bytes")
@@ -67,6 +69,15 @@ def _run_reduction(data: dict, path: Path, args: argparse.Namespace, started: fl
     print(f"outputs: {out / 'results.sqlite'}, {json_path}, {figure}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _where(args: argparse.Namespace) -> str:
+    from storagebench.parallel import active_executor
+
+    found = active_executor().describe()
+    if found["executor"] == "ray":
+        return f"Ray at {found['address']} ({found['cpus']:g} CPUs, {found['gpus']:g} GPUs), device {args.device}"
+    return f"{args.workers} workers, device {args.device}"
 
 
 def _run_and_report(plan, out: Path, args: argparse.Namespace, on_cell=None) -> list[Path]:  # noqa: ANN001
@@ -78,7 +89,7 @@ def _run_and_report(plan, out: Path, args: argparse.Namespace, on_cell=None) -> 
     config = plan.config
     say(f"benchmark {config.name!r} from {config.source}: {len(plan.cells)} cells "
         f"({len(plan.train_levels)} train levels × {len(config.n)} n × {len(config.seeds)} seeds), "
-        f"{len(plan.test_levels)} test levels, {args.workers} workers")
+        f"{len(plan.test_levels)} test levels, {_where(args)}")
     result = run(plan, out, _cache_root(args), args.workers, on_cell)
     say(f"cells: {result.cells_trained} trained, {result.cells_skipped} already done; "
         f"store: {result.entries_encoded} sets encoded ({result.images_encoded} images), "
@@ -278,6 +289,30 @@ def _cache_root(args: argparse.Namespace) -> Path:
     return Path(args.cache) if args.cache else default_cache_root()
 
 
+@contextlib.contextmanager
+def _compute(args: argparse.Namespace) -> Iterator[None]:
+    """The executor and device a cell-training command asked for, around the whole command."""
+    if not hasattr(args, "executor"):
+        yield
+        return
+    from storagebench.parallel import using
+    from storagebench.tasks.device import requesting, resolve_device
+
+    if args.executor != "ray" and (args.address or args.gpus_per_cell is not None):
+        raise StorageBenchError("--address and --gpus-per-cell need --executor ray")
+    if args.executor == "local":
+        resolve_device(args.device)  # refuse --device cuda on a machine without one before any work
+    with contextlib.ExitStack() as stack:
+        if args.executor == "ray":
+            from storagebench.ray_executor import RayExecutor
+
+            executor = stack.enter_context(RayExecutor(args.address, num_cpus=args.workers,
+                                                       gpus_per_task=args.gpus_per_cell))
+            stack.enter_context(using(executor))
+        stack.enter_context(requesting(args.device, args.amp))
+        yield
+
+
 def build_parser() -> argparse.ArgumentParser:
     from storagebench import __version__
     from storagebench.parallel import default_workers
@@ -293,6 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
     cells.add_argument("--data", help="dataset location, overriding [dataset].path and $STORAGEBENCH_DATA")
     cells.add_argument("--cache", help="compressed-set store folder (default: $STORAGEBENCH_CACHE/store, else "
                                        "~/.cache/storagebench/store)")
+    cells.add_argument("--executor", choices=["local", "ray"], default="local",
+                       help="where cells and encodes run: forked local processes, or Ray tasks (default: local)")
+    cells.add_argument("--address", help="Ray cluster to join with --executor ray (e.g. auto or HOST:6379; default: "
+                                         "start a local Ray instance with --workers CPUs)")
+    cells.add_argument("--gpus-per-cell", type=float, metavar="G",
+                       help="GPU share each Ray cell task asks for (default: 1 when the cluster has GPUs, else 0)")
+    cells.add_argument("--device", default="auto", help="where models train: auto (a CUDA GPU when one is visible, "
+                                                        "else the CPU), cpu, cuda or cuda:N (default: auto)")
+    cells.add_argument("--amp", action="store_true", help="bf16 mixed precision for training and evaluation on CUDA "
+                                                          "(off by default; recorded with each cell)")
 
     p = sub.add_parser("run", parents=[cells],
                        help="run a benchmark definition (default: benchmarks/quick.toml); re-running resumes")
@@ -300,7 +345,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="results dir (default: results/<benchmark name>)")
     p.add_argument("--images-per-class", metavar="K[,K...]",
                    help="reduction benchmarks: run only these settings now (e.g. 1,10); a later run adds the rest")
-    p.add_argument("--executor", choices=["local"], default="local", help="where cells run (default: local)")
     p.add_argument("--wandb", action="store_true", help="log each cell to W&B as it finishes, then the fit "
                                                         "(offline unless W&B credentials are configured)")
     p.add_argument("--project", help="W&B project with --wandb (default: storagebench)")
@@ -404,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
         print("storagebench: error: --workers must be ≥ 1", file=sys.stderr)
         return 2
     try:
-        return args.func(args)
+        with _compute(args):
+            return args.func(args)
     except StorageBenchError as exc:
         print(f"storagebench: error: {exc}", file=sys.stderr)
         return 2

@@ -18,17 +18,18 @@ from storagebench.benchmarks.curves import CurveBuilder, CurveCell, TrainingSet,
 from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
 from storagebench.benchmarks.report import (current_fit, fit_results_dir, open_results_dir, original_points,
                                             write_json_atomic)
-from storagebench.benchmarks.runner import (Plan, check_results_dir, job, make_plan, parse_levels, prepare_codec, say,
+from storagebench.benchmarks.runner import (Plan, check_results_dir, make_plan, parse_levels, prepare_codec, say,
                                             train_and_score, train_cells)
 from storagebench.benchmarks.store import CompressedSetStore
 from storagebench.errors import StorageBenchError
 
-def _train_curve_cell(cell: CurveCell) -> dict[str, Any]:
+def _train_curve_cell(job: dict[str, Any], cell: CurveCell) -> dict[str, Any]:
     plan: Plan = job["plan"]
     training: TrainingSet = job["sets"][cell.key]
     images = job["decoded"][training.entry.path][:training.n]
     subset = plan.orders[cell.seed][:training.n]
-    trained, (evaluation,) = train_and_score(plan, images, plan.splits.train.targets(subset), cell.seed, job["test"])
+    trained, (evaluation,) = train_and_score(plan, images, plan.splits.train.targets(subset), cell.seed, job["test"],
+                                           job["device"])
     return {**cell_row(cell, training, plan.splits.train.target_sizes[subset]), **trained,
             "test_level": evaluation["test_level"], "error": evaluation["error"], "metrics": evaluation["metrics"]}
 

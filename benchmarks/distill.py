@@ -21,11 +21,12 @@ from storagebench.benchmarks.curves import CurveCell, searchable_range
 from storagebench.benchmarks.distill_config import ReductionConfig
 from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
 from storagebench.benchmarks.reduced_store import ReducedStore
-from storagebench.benchmarks.runner import Plan, job, open_results, parse_levels, say, train_cells
+from storagebench.benchmarks.runner import Plan, one_thread_per_cell, open_results, parse_levels, say, train_cells
 from storagebench.compressors import (COMPRESSORS, REDUCERS, DatasetReducer, ImageCodec, Level, Network, ReducedSet,
                                       level_label)
 from storagebench.errors import StorageBenchError
 from storagebench.tasks import DATASETS, TASKS, LabelledSplits, Task
+from storagebench.tasks.device import describe_device, on_device
 from storagebench.tasks.subsets import stratified_order
 
 
@@ -133,26 +134,29 @@ def _reduction_key(plan: ReductionPlan, cell: ReductionCell, network: Network) -
 
 
 def _evaluate(plan: ReductionPlan, reducer: DatasetReducer, reduced: ReducedSet, network: Network,
-              seed: int) -> dict[str, Any]:
-    """The recipe's model on the stored set, and the reducer's own protocol where it has one, on the test split."""
+              seed: int, device: tuple[str, bool]) -> dict[str, Any]:
+    """The recipe's model on the stored set (on ``device``), and the reducer's own protocol where it has one (on
+    the CPU, where reducers compute), on the test split."""
     test = plan.splits.test
-    started = time.perf_counter()
-    model = plan.task.train(reduced.images, reduced.labels, len(plan.splits.classes), seed=seed)
-    trained = time.perf_counter()
-    metrics = plan.task.evaluate(model, test.images, test.labels)
+    with on_device(*device):
+        started = time.perf_counter()
+        model = plan.task.train(reduced.images, reduced.labels, len(plan.splits.classes), seed=seed)
+        trained = time.perf_counter()
+        metrics = plan.task.evaluate(model, test.images, test.labels)
+        where = describe_device()
     own = reducer.own_protocol(reduced, network, seed)
     own_metrics = plan.task.evaluate(own, test.images, test.labels) if own is not None else None
-    return {"steps": plan.task.steps_for(len(reduced.images)), "train_seconds": round(trained - started, 3),
+    return {"steps": plan.task.steps_for(len(reduced.images)), "device": where,
+            "train_seconds": round(trained - started, 3),
             "eval_seconds": round(time.perf_counter() - trained, 3), "error": metrics["error"],
             "own_error": own_metrics["error"] if own_metrics else None,
             "metrics": {"recipe": metrics, **({"own_protocol": own_metrics} if own_metrics else {})}}
 
 
-def _reduce_and_score(cell: ReductionCell) -> dict[str, Any]:
-    """One cell, in a worker: reduce (or reuse the stored set), train on what is stored, evaluate."""
-    import torch
-
-    torch.set_num_threads(1)  # one core per cell: results do not depend on how many workers run
+def _reduce_and_score(job: dict[str, Any], cell: ReductionCell) -> dict[str, Any]:
+    """One cell, in a worker: reduce (or reuse the stored set) on the CPU, train on what is stored and evaluate on
+    the requested device."""
+    one_thread_per_cell()
     plan: ReductionPlan = job["plan"]
     reducer, (codec, level) = plan.reducers[cell.label], plan.storage[cell.label]
     train, network = plan.splits.train, task_network(plan)
@@ -170,7 +174,7 @@ def _reduce_and_score(cell: ReductionCell) -> dict[str, Any]:
             "storage": f"{codec.name} {level_label(level)}",
             "payload_sha256": hashlib.sha256(json.dumps(stored.manifest["files"], sort_keys=True).encode()).hexdigest(),
             "train_sha256": digest.hexdigest(), "reduce_seconds": stored.manifest["reduce_seconds"],
-            **_evaluate(plan, reducer, reduced, network, cell.seed),
+            **_evaluate(plan, reducer, reduced, network, cell.seed, job["device"]),
             "info": {**stored.manifest["info"], "reused": not made},
             "versions": {**reducer.library_versions(), **stored.manifest["codec_versions"]}}
 

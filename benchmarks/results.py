@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS cells (
     train_level TEXT NOT NULL, n INTEGER NOT NULL, seed INTEGER NOT NULL,
     train_bytes_per_image REAL NOT NULL, train_bytes_total INTEGER NOT NULL, train_label_bytes_total INTEGER NOT NULL,
     train_sha256 TEXT NOT NULL, train_manifest_sha256 TEXT NOT NULL, codec_versions TEXT NOT NULL,
-    decoder_bytes INTEGER NOT NULL, codec_info TEXT NOT NULL, steps INTEGER NOT NULL, train_seconds REAL NOT NULL, eval_seconds REAL NOT NULL, finished_at TEXT NOT NULL);
+    decoder_bytes INTEGER NOT NULL, codec_info TEXT NOT NULL, steps INTEGER NOT NULL, train_seconds REAL NOT NULL,
+    eval_seconds REAL NOT NULL, finished_at TEXT NOT NULL, device TEXT NOT NULL DEFAULT 'cpu');
 CREATE TABLE IF NOT EXISTS evaluations (
     cell TEXT NOT NULL REFERENCES cells(cell), test_level TEXT NOT NULL,
     test_bytes_per_image REAL NOT NULL, test_manifest_sha256 TEXT NOT NULL, error REAL NOT NULL,
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS curve_cells (
     bytes_per_image REAL NOT NULL, level TEXT NOT NULL, train_sha256 TEXT NOT NULL,
     train_manifest_sha256 TEXT NOT NULL, steps INTEGER NOT NULL, train_seconds REAL NOT NULL,
     eval_seconds REAL NOT NULL, test_level TEXT NOT NULL, error REAL NOT NULL, metrics TEXT NOT NULL,
-    finished_at TEXT NOT NULL);
+    finished_at TEXT NOT NULL, device TEXT NOT NULL DEFAULT 'cpu');
 CREATE TABLE IF NOT EXISTS reduced_cells (
     cell TEXT PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(run_id), reducer TEXT NOT NULL,
     method TEXT NOT NULL, images_per_class INTEGER NOT NULL, seed INTEGER NOT NULL, n INTEGER NOT NULL,
@@ -44,20 +45,21 @@ CREATE TABLE IF NOT EXISTS reduced_cells (
     extra_bytes INTEGER NOT NULL, storage TEXT NOT NULL, payload_sha256 TEXT NOT NULL, train_sha256 TEXT NOT NULL,
     reduce_seconds REAL NOT NULL, steps INTEGER NOT NULL, train_seconds REAL NOT NULL, eval_seconds REAL NOT NULL,
     error REAL NOT NULL, own_error REAL, metrics TEXT NOT NULL, info TEXT NOT NULL, versions TEXT NOT NULL,
-    finished_at TEXT NOT NULL);
+    finished_at TEXT NOT NULL, device TEXT NOT NULL DEFAULT 'cpu');
 CREATE VIEW IF NOT EXISTS results AS
     SELECT c.cell, c.train_level, c.n, c.seed, c.train_bytes_per_image, c.train_label_bytes_total, e.test_level,
            e.test_bytes_per_image, e.error, e.metrics, c.steps, c.train_seconds, c.run_id
     FROM cells c JOIN evaluations e USING (cell);
 """
 
-SCHEMA_VERSION = "3"  # 2: label bytes per cell, curve cells; 3: decoder bytes and codec info per cell
+SCHEMA_VERSION = "4"  # 2: label bytes per cell, curve cells; 3: decoder bytes and codec info per cell; 4: device
+DEVICE_TABLES = ("cells", "curve_cells", "reduced_cells")  # schema 4 added their device column (3 → 4: all "cpu")
 
 CELL_COLUMNS = ("cell", "run_id", "train_level", "n", "seed", "train_bytes_per_image", "train_bytes_total",
                 "train_label_bytes_total",
                 "train_sha256", "train_manifest_sha256", "codec_versions", "decoder_bytes", "codec_info", "steps",
                 "train_seconds",
-                "eval_seconds", "finished_at")
+                "eval_seconds", "finished_at", "device")
 
 
 def _now() -> str:
@@ -77,12 +79,24 @@ class ResultsDB:
     def _check_version(self) -> None:
         """A results dir from another schema is refused before anything is trained into it."""
         version = self.meta("schema_version")
+        if version == "3":  # every schema-3 result was computed on the CPU
+            self._add_device_columns()
+            version = self.meta("schema_version")
         if version is None and self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0:
             self.set_meta({"schema_version": SCHEMA_VERSION})
         elif version != SCHEMA_VERSION:
             self.close()
             raise StorageBenchError(f"{self.path}: written by another storagebench version (results schema "
                                     f"{version or 1}, this one reads {SCHEMA_VERSION}); run into a new --out")
+
+    def _add_device_columns(self) -> None:
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            for table in DEVICE_TABLES:
+                columns = {row["name"] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+                if "device" not in columns:
+                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN device TEXT NOT NULL DEFAULT 'cpu'")
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
 
     def close(self) -> None:
         self.conn.close()

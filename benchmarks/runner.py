@@ -20,13 +20,12 @@ from storagebench.benchmarks.results import ResultsDB
 from storagebench.benchmarks.store import CompressedSetStore, StoredSet, summarise_info
 from storagebench.compressors import COMPRESSORS, ImageCodec, Level, level_label
 from storagebench.errors import StorageBenchError
-from storagebench.parallel import parallel_map
+from storagebench.parallel import active_executor, parallel_map
 from storagebench.provenance import git_commit, library_versions, machine
 from storagebench.tasks import DATASETS, TASKS, LabelledSplits, Task
 from storagebench.tasks.dataset import targets_digest
+from storagebench.tasks.device import describe_device, on_device, requested_device
 from storagebench.tasks.subsets import stratified_order
-
-job: dict[str, Any] = {}  # read by forked cell workers; set by ``train_cells`` before the pool starts
 
 
 def say(message: str) -> None:
@@ -176,37 +175,46 @@ def _ensure(plan: Plan, store: CompressedSetStore, split: str, indices: np.ndarr
 
 
 def train_and_score(plan: Plan, images: np.ndarray, targets: np.ndarray, seed: int,
-                    tests: dict[Level, tuple[StoredSet, np.ndarray]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Train one model on decoded images and evaluate it on each decoded test set: the unit of work of a cell."""
-    import torch
-
-    torch.set_num_threads(1)  # one core per cell: results do not depend on how many workers run
-    started = time.perf_counter()
-    model = plan.task.train(images, targets, len(plan.splits.classes), seed=seed)
-    trained = time.perf_counter()
-    evaluations = []
-    for level, (test_entry, test_images) in tests.items():
-        metrics = plan.task.evaluate(model, test_images, plan.splits.test.targets())
-        evaluations.append({"test_level": level_label(level), "test_bytes_per_image": float(test_entry.sizes.mean()),
-                            "test_manifest_sha256": test_entry.manifest_sha256, "error": metrics["error"],
-                            "metrics": metrics})
+                    tests: dict[Level, tuple[StoredSet, np.ndarray]],
+                    device: tuple[str, bool] = ("cpu", False)) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Train one model on decoded images and evaluate it on each decoded test set: the unit of work of a cell.
+    ``device`` is the (``--device``, ``--amp``) choice, resolved here, where the cell runs."""
+    one_thread_per_cell()
+    with on_device(*device):
+        started = time.perf_counter()
+        model = plan.task.train(images, targets, len(plan.splits.classes), seed=seed)
+        trained = time.perf_counter()
+        evaluations = []
+        for level, (test_entry, test_images) in tests.items():
+            metrics = plan.task.evaluate(model, test_images, plan.splits.test.targets())
+            evaluations.append({"test_level": level_label(level), "test_manifest_sha256": test_entry.manifest_sha256,
+                                "test_bytes_per_image": float(test_entry.sizes.mean()), "error": metrics["error"],
+                                "metrics": metrics})
+        where = describe_device()
     digest = hashlib.sha256(np.ascontiguousarray(images).data)
     if isinstance(targets, list):  # one box array per image
         digest.update(targets_digest(targets).encode())
     else:
         digest.update(np.ascontiguousarray(targets, dtype=np.int64 if targets.ndim == 1 else targets.dtype).data)
-    return {"train_sha256": digest.hexdigest(), "steps": plan.task.steps_for(len(images)),
+    return {"train_sha256": digest.hexdigest(), "steps": plan.task.steps_for(len(images)), "device": where,
             "train_seconds": round(trained - started, 3),
             "eval_seconds": round(time.perf_counter() - trained, 3)}, evaluations
 
 
-def _train_cell(cell: Cell) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def one_thread_per_cell() -> None:
+    """Each cell computes on one core: its numbers do not depend on how many workers run beside it."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _train_cell(job: dict[str, Any], cell: Cell) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     plan: Plan = job["plan"]
     pool_index, (train_entry, train_images) = job["pool_index"], job["train"][cell.level]
     subset = plan.orders[cell.seed][:cell.n]
     positions = np.searchsorted(pool_index, subset)
     trained, evaluations = train_and_score(plan, train_images[positions], plan.splits.train.targets(subset),
-                                           cell.seed, job["test"])
+                                           cell.seed, job["test"], job["device"])
     decoder = plan.codec.decoder_bytes(cell.level)
     total = int(train_entry.sizes[positions].sum()) + (decoder if plan.config.count_decoder_bytes else 0)
     row = {"cell": cell.key, "train_level": level_label(cell.level), "n": cell.n, "seed": cell.seed,
@@ -231,19 +239,21 @@ def prepare_codec(plan: Plan, cache_root: Path, workers: int = 1) -> None:
     plan.codec.fit(plan.splits.train.images[plan.train_pool], levels, cache_root / "codecs", workers)
 
 
-def train_cells(plan: Plan, db: ResultsDB, train_one: Callable[[Any], Any], cells: list, size: Callable[[Any], int],
-                workers: int, shared: dict[str, Any], write: Callable[[Any, int], None]) -> None:
-    """Train ``cells`` in forked workers (``train_one`` reads ``job``: the plan plus ``shared``), largest first so
-    both cores stay busy to the end; the driver alone calls ``write(result, run_id)`` for each, as it arrives."""
-    run_id = db.start_run(plan.config.identity_hash(), git_commit(), library_versions(), machine(), workers)
-    plan.splits.train.target_sizes  # noqa: B018  (computed once here, inherited by the forked workers)
-    job.update(plan=plan, **shared)
-    try:
-        for result in parallel_map(train_one, sorted(cells, key=lambda c: -size(c)), workers=workers,
-                                   total=len(cells), desc="train cells", unit="cell", ordered=False):
-            write(result, run_id)
-    finally:
-        job.clear()
+def train_cells(plan: Plan, db: ResultsDB, train_one: Callable[[dict[str, Any], Any], Any], cells: list,
+                size: Callable[[Any], int], workers: int, shared: dict[str, Any],
+                write: Callable[[Any, int], None]) -> None:
+    """Run ``train_one(job, cell)`` for every cell on the active executor, largest first so every core stays busy
+    to the end; ``job`` is the plan, ``shared`` and the requested device. The driver alone calls
+    ``write(result, run_id)`` for each, as it arrives."""
+    executor = active_executor()
+    device = requested_device()
+    where = {**machine(), **executor.describe(), "device": device[0], "amp": device[1]}
+    run_id = db.start_run(plan.config.identity_hash(), git_commit(), library_versions(), where, workers)
+    plan.splits.train.target_sizes  # noqa: B018  (computed once here, not in every worker)
+    job = {"plan": plan, "device": device, **shared}
+    for result in parallel_map(train_one, job, sorted(cells, key=lambda c: -size(c)), workers=workers,
+                               total=len(cells), desc="train cells", unit="cell", ordered=False, gpu=True):
+        write(result, run_id)
 
 
 def _record_baselines(plan: Plan, db: ResultsDB, store: CompressedSetStore, workers: int) -> None:

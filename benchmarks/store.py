@@ -28,7 +28,6 @@ from storagebench.paths import cache_home
 from storagebench.provenance import stable_hash
 
 CHUNK = 64  # items per task handed to a worker: large enough to amortise the hand-off, small for a smooth bar
-_job: dict[str, Any] = {}  # what forked workers read: set in the parent before the pool starts
 tune_malloc()  # this process and the workers it forks: see storagebench/malloc.py
 
 
@@ -51,8 +50,8 @@ def describe_level(level: Level | list[Level]) -> str:
     return level_label(level)
 
 
-def _encode_chunk(bounds: tuple[int, int]) -> list[tuple[bytes, dict[str, float]]]:
-    images, indices, codec, level = _job["images"], _job["indices"], _job["codec"], _job["level"]
+def _encode_chunk(job: dict[str, Any], bounds: tuple[int, int]) -> list[tuple[bytes, dict[str, float]]]:
+    images, indices, codec, level = job["images"], job["indices"], job["codec"], job["level"]
     return [_encoded(codec.encode_with_info(images[indices[j]], item_level(level, j))) for j in range(*bounds)]
 
 
@@ -68,14 +67,11 @@ def summarise_info(info: list[dict[str, float]]) -> tuple[dict[str, list[float]]
     return columns, summary
 
 
-def _decode_chunk(bounds: tuple[int, int]) -> np.ndarray:
-    streams, codec, level = _job["streams"], _job["codec"], _job["level"]
-    return np.stack([np.asarray(codec.decode(streams[j], item_level(level, j))) for j in range(*bounds)])
-
-
-def _set_job(**job: Any) -> None:
-    _job.clear()
-    _job.update(job)
+def _decode_chunk(job: dict[str, Any], bounds: tuple[int, int]) -> np.ndarray:
+    blob, ends, codec, level = job["blob"], job["ends"], job["codec"], job["level"]
+    starts = np.r_[0, ends[:-1]]
+    return np.stack([np.asarray(codec.decode(blob[starts[j]:ends[j]].tobytes(), item_level(level, j)))
+                     for j in range(*bounds)])
 
 
 @dataclass(frozen=True)
@@ -102,19 +98,23 @@ class StoredSet:
     def manifest_sha256(self) -> str:
         return hashlib.sha256((self.path / "manifest.json").read_bytes()).hexdigest()
 
-    def bitstreams(self) -> list[bytes]:
-        """The stored bitstreams, each checked against its manifest sha256."""
-        blob = self.bitstreams_path.read_bytes()
+    def blob(self) -> np.ndarray:
+        """All stored bitstreams back to back (uint8), each checked against its manifest sha256."""
+        blob = np.frombuffer(self.bitstreams_path.read_bytes(), dtype=np.uint8)
         ends = np.cumsum(self.sizes)
         if len(blob) != (ends[-1] if len(ends) else 0):
             raise StorageBenchError(f"{self.path}: corrupt cache entry ({len(blob)} bytes stored, manifest "
                                     f"says {int(ends[-1])}); delete the folder and re-run")
-        streams = [blob[start:end] for start, end in zip(np.r_[0, ends[:-1]], ends)]
-        for i, (stream, digest) in enumerate(zip(streams, self.manifest["sha256"])):
-            if hashlib.sha256(stream).hexdigest() != digest:
+        for i, (start, end, digest) in enumerate(zip(np.r_[0, ends[:-1]], ends, self.manifest["sha256"])):
+            if hashlib.sha256(blob[start:end]).hexdigest() != digest:
                 raise StorageBenchError(f"{self.path}: item {i} does not match its sha256; delete the folder "
                                         f"and re-run")
-        return streams
+        return blob
+
+    def bitstreams(self) -> list[bytes]:
+        """The stored bitstreams, each checked against its manifest sha256."""
+        blob, ends = self.blob(), np.cumsum(self.sizes)
+        return [blob[start:end].tobytes() for start, end in zip(np.r_[0, ends[:-1]], ends)]
 
     @property
     def levels(self) -> Level | list[Level]:
@@ -123,17 +123,13 @@ class StoredSet:
 
     def decode(self, codec: ImageCodec, workers: int) -> np.ndarray:
         """Decode every item, in parallel, into one uint8 array: the exact arrays training will see."""
-        streams = self.bitstreams()
-        level = self.levels
-        _set_job(streams=streams, codec=codec, level=level)
-        try:
-            parts = list(parallel_map(_decode_chunk, _chunks(len(streams)), workers=workers, total=len(streams),
-                                      desc=f"decode {self.manifest['split']} {describe_level(level)}", unit="img",
-                                      weight=lambda b: b[1] - b[0]))
-        finally:
-            _job.clear()
+        level, count = self.levels, len(self.sizes)
+        job = {"blob": self.blob(), "ends": np.cumsum(self.sizes), "codec": codec, "level": level}
+        parts = list(parallel_map(_decode_chunk, job, _chunks(count), workers=workers, total=count,
+                                  desc=f"decode {self.manifest['split']} {describe_level(level)}", unit="img",
+                                  weight=lambda b: b[1] - b[0]))
         decoded = np.concatenate(parts)
-        expected = (len(streams), *self.manifest["item_shape"])
+        expected = (count, *self.manifest["item_shape"])
         if decoded.shape != expected or decoded.dtype != np.uint8:
             raise StorageBenchError(f"{codec.name} decoded {self.path.name} to {decoded.dtype} {decoded.shape}, "
                                     f"expected uint8 {expected}")
@@ -174,14 +170,11 @@ class CompressedSetStore:
                 key: dict[str, Any], workers: int) -> StoredSet:
         started = time.perf_counter()
         per_item = level if isinstance(level, list) else codec.item_levels(level, len(indices))
-        _set_job(images=images, indices=indices, codec=codec, level=per_item)
-        try:
-            encoded = [s for part in parallel_map(
-                _encode_chunk, _chunks(len(indices)), workers=workers, total=len(indices), unit="img",
-                desc=f"encode {split_label(key)} {codec.name} {describe_level(level)}", weight=lambda b: b[1] - b[0])
-                for s in part]
-        finally:
-            _job.clear()
+        job = {"images": images, "indices": indices, "codec": codec, "level": per_item}
+        encoded = [s for part in parallel_map(
+            _encode_chunk, job, _chunks(len(indices)), workers=workers, total=len(indices), unit="img",
+            desc=f"encode {split_label(key)} {codec.name} {describe_level(level)}", weight=lambda b: b[1] - b[0])
+            for s in part]
         streams = [stream for stream, _ in encoded]
         info, info_summary = summarise_info([item for _, item in encoded])
         manifest = {

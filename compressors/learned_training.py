@@ -14,8 +14,6 @@ from storagebench.compressors.protocol import Level, level_label
 from storagebench.parallel import parallel_map
 from storagebench.provenance import stable_hash
 
-_job: dict[str, Any] = {}  # read by forked workers
-
 
 def _rate_distortion_step(model: Any, x: Any, lmbda: float, pixels: int) -> Any:
     """CompressAI's rate–distortion loss: λ·255²·MSE + bits per (unpadded) pixel."""
@@ -26,12 +24,12 @@ def _rate_distortion_step(model: Any, x: Any, lmbda: float, pixels: int) -> Any:
     return lmbda * 255 ** 2 * torch.nn.functional.mse_loss(out["x_hat"], x) + bpp
 
 
-def _train_level(level: Level) -> bytes:
+def _train_level(job: dict[str, Any], level: Level) -> bytes:
     import torch
 
     from storagebench.compressors.learned import LAMBDAS, pad_batch
 
-    codec, images, channels = _job["codec"], _job["images"], _job["channels"]
+    codec, images, channels = job["codec"], job["images"], job["channels"]
     p = codec.params
     torch.set_num_threads(1)
     torch.manual_seed(p.seed)
@@ -68,16 +66,13 @@ def train_checkpoints(codec: Any, images: np.ndarray, levels: list[Level], cache
     missing = [lv for lv in levels if not paths[level_label(lv)].is_file()]
     if missing:
         cache.mkdir(parents=True, exist_ok=True)
-        _job.update(codec=codec, images=images, channels=channels)
-        try:
-            desc = f"train {codec.name} ({codec.params.steps} steps per level)"
-            for level, payload in zip(missing, parallel_map(_train_level, missing, workers=workers, desc=desc,
-                                                            total=len(missing), unit="level")):
-                path = paths[level_label(level)]
-                tmp = path.with_suffix(f".tmp{os.getpid()}")
-                tmp.write_bytes(payload)
-                os.replace(tmp, path)
-        finally:
-            _job.clear()
+        job = {"codec": codec, "images": images, "channels": channels}
+        desc = f"train {codec.name} ({codec.params.steps} steps per level)"
+        for level, payload in zip(missing, parallel_map(_train_level, job, missing, workers=workers, desc=desc,
+                                                        total=len(missing), unit="level")):
+            path = paths[level_label(level)]
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_bytes(payload)
+            os.replace(tmp, path)
     return {label: {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
             for label, path in paths.items()}

@@ -19,6 +19,7 @@ from torch import nn
 
 from storagebench.errors import StorageBenchError
 from storagebench.tasks.coco import indexed_coco
+from storagebench.tasks.device import current_device
 from storagebench.tasks.registry import TASKS
 from storagebench.tasks.training import RecipeParams, RecipeTask, outputs_in_batches, to_tensor
 
@@ -85,8 +86,9 @@ def build_detector(p: DetectionParams, in_channels: int, num_classes: int, image
 
 
 def _target_dicts(boxes: list[np.ndarray]) -> list[dict[str, torch.Tensor]]:
-    return [{"boxes": torch.as_tensor(b[:, :4], dtype=torch.float32).reshape(-1, 4),
-             "labels": torch.as_tensor(b[:, 4], dtype=torch.int64)} for b in boxes]
+    device = current_device()
+    return [{"boxes": torch.as_tensor(b[:, :4], dtype=torch.float32, device=device).reshape(-1, 4),
+             "labels": torch.as_tensor(b[:, 4], dtype=torch.int64, device=device)} for b in boxes]
 
 
 def coco_ground_truth(boxes: list[np.ndarray], image_hw: tuple[int, int], num_classes: int) -> dict:
@@ -145,7 +147,7 @@ class Detection(RecipeTask):
 
     def predict(self, model: nn.Module, images: np.ndarray) -> list[dict[str, np.ndarray]]:
         """Per image: boxes (x0, y0, x1, y1), scores and labels, as numpy arrays."""
-        return [{k: v.numpy() for k, v in d.items()}
+        return [{k: v.float().cpu().numpy() if k != "labels" else v.cpu().numpy() for k, v in d.items()}
                 for batch in outputs_in_batches(model, images, self.params.eval_batch_size) for d in batch]
 
     def evaluate(self, model: nn.Module, images: np.ndarray, targets: list[np.ndarray]) -> dict[str, float]:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from storagebench.tasks.device import autocast, current_device
 from storagebench.tasks.task import Task
 
 
@@ -60,22 +61,23 @@ class RecipeTask(Task):
         """A fresh, randomly initialised model (seeded by the caller)."""
 
     def batch_loss(self, model: nn.Module, images: np.ndarray, targets: Any) -> Callable[[torch.Tensor], torch.Tensor]:
-        x, y = to_tensor(images), torch.from_numpy(np.asarray(targets, dtype=np.int64))
+        x, y = to_tensor(images), torch.from_numpy(np.asarray(targets, dtype=np.int64)).to(current_device())
         return lambda idx: nn.functional.cross_entropy(model(x[idx]), y[idx], ignore_index=self.ignore_index)
 
     def train(self, images: np.ndarray, targets: Any, num_classes: int, seed: int) -> nn.Module:
         torch.manual_seed(seed)
         channels = 1 if images.ndim == 3 else images.shape[3]
-        model = self.build(channels, num_classes, (images.shape[1], images.shape[2]))
+        model = self.build(channels, num_classes, (images.shape[1], images.shape[2])).to(current_device())
         return fit_model(model, len(images), self.params, seed, self.batch_loss(model, images, targets))
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 N×H×W[×C] → float N×C×H×W in [-1, 1]."""
+    """uint8 N×H×W[×C] → float N×C×H×W in [-1, 1], on the current device (moved as uint8: a quarter of the
+    bytes)."""
     array = np.ascontiguousarray(images)
     if not array.flags.writeable:  # torch warns on read-only arrays; this uint8 copy is a quarter of the float below
         array = array.copy()
-    x = torch.from_numpy(array)
+    x = torch.from_numpy(array).to(current_device())
     x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
     return x.float().div_(127.5).sub_(1.0).contiguous()
 
@@ -101,7 +103,8 @@ def fit_model(model: nn.Module, n: int, recipe: RecipeParams, seed: int,
             order, cursor = torch.randperm(n, generator=generator), 0
         idx = order[cursor:cursor + batch]
         cursor += batch
-        loss = batch_loss(idx)
+        with autocast():
+            loss = batch_loss(idx)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -113,11 +116,11 @@ def outputs_in_batches(model: nn.Module, images: np.ndarray, batch_size: int) ->
     """The model's outputs on ``images`` (as ``to_tensor`` gives them), a batch at a time, in eval mode, without
     gradients."""
     model.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast():
         for start in range(0, len(images), batch_size):
             yield model(to_tensor(images[start:start + batch_size]))
 
 
 def predict_batches(model: nn.Module, images: np.ndarray, batch_size: int) -> np.ndarray:
     """argmax over the class dimension of the model's logits."""
-    return np.concatenate([out.argmax(1).numpy() for out in outputs_in_batches(model, images, batch_size)])
+    return np.concatenate([out.argmax(1).cpu().numpy() for out in outputs_in_batches(model, images, batch_size)])

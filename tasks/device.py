@@ -1,0 +1,82 @@
+"""Where models train and evaluate: the device a run asks for (``--device``), resolved where the work runs (each
+worker, each Ray task), and optional bf16 mixed precision on CUDA (``--amp``).
+
+Tasks read ``current_device()``; ``on_device`` sets it for one cell. Decoded training sets are moved to the device
+once per cell (``training.to_tensor``), so batches never cross the bus.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import torch
+
+from storagebench.errors import StorageBenchError
+
+DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
+_current = torch.device("cpu")
+_amp = False
+_requested: tuple[str, bool] = ("auto", False)  # what the driver asked for: put into each cell's job
+
+
+def resolve_device(choice: str) -> torch.device:
+    """``auto`` is the first CUDA GPU when one is visible, else the CPU."""
+    if choice == "auto":
+        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    try:
+        device = torch.device(choice)
+    except RuntimeError:
+        raise StorageBenchError(f"--device: {choice!r} is not a device; use {DEVICE_CHOICES}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise StorageBenchError(f"--device: {choice!r}: use {DEVICE_CHOICES}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise StorageBenchError(f"--device {choice}: no CUDA GPU is visible here (torch {torch.__version__}); "
+                                f"use --device cpu or auto")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise StorageBenchError(f"--device {choice}: only {torch.cuda.device_count()} CUDA GPU(s) visible")
+    return device
+
+
+def current_device() -> torch.device:
+    return _current
+
+
+def describe_device() -> str:
+    """What a result records, e.g. ``cpu`` or ``cuda:0 NVIDIA H100 80GB HBM3 bf16``."""
+    if _current.type != "cuda":
+        return "cpu"
+    index = _current.index if _current.index is not None else torch.cuda.current_device()
+    return f"cuda:{index} {torch.cuda.get_device_name(index)}" + (" bf16" if _amp else "")
+
+
+@contextlib.contextmanager
+def on_device(choice: str = "cpu", amp: bool = False) -> Iterator[torch.device]:
+    """Train and evaluate on ``choice`` inside the block; ``amp`` runs forward passes in bf16 on CUDA."""
+    global _current, _amp
+    previous = _current, _amp
+    _current = resolve_device(choice)
+    _amp = amp and _current.type == "cuda"
+    try:
+        yield _current
+    finally:
+        _current, _amp = previous
+
+
+@contextlib.contextmanager
+def requesting(choice: str, amp: bool = False) -> Iterator[None]:
+    """Ask for ``choice`` (and mixed precision) for every cell trained inside the block, wherever it runs."""
+    global _requested
+    previous, _requested = _requested, (choice, amp)
+    try:
+        yield
+    finally:
+        _requested = previous
+
+
+def requested_device() -> tuple[str, bool]:
+    return _requested
+
+
+def autocast() -> contextlib.AbstractContextManager:
+    """bf16 autocast when the cell asked for mixed precision on CUDA; otherwise nothing changes."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if _amp else contextlib.nullcontext()

@@ -1,0 +1,123 @@
+"""``--executor ray``: cells and encodes run as Ray tasks on a local Ray instance, the driver alone writes, and the
+numbers equal the local executor's bit for bit; a Ray worker killed mid-grid loses no finished cell."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli, write_config
+
+pytest.importorskip("ray")
+
+GRID = dict(seeds="[0, 1]", n="[40, 80]", train_levels='["lossless", 4]', min_steps=60)
+CELLS = 2 * 2 * 2
+TIMING = {"run_id", "finished_at", "train_seconds", "eval_seconds", "train_manifest_sha256", "test_manifest_sha256"}
+
+
+def results(out: Path) -> dict[str, list[dict]]:
+    """Every cell and evaluation row, less what differs between runs by design (times, run ids, and the manifest
+    digests, whose manifests record encode times)."""
+    with sqlite3.connect(out / "results.sqlite") as db:
+        db.row_factory = sqlite3.Row
+        cells = [{k: v for k, v in dict(r).items() if k not in TIMING}
+                 for r in db.execute("SELECT * FROM cells ORDER BY cell")]
+        evaluations = [{k: v for k, v in dict(r).items() if k not in TIMING}
+                       for r in db.execute("SELECT * FROM evaluations ORDER BY cell, test_level")]
+    return {"cells": cells, "evaluations": evaluations}
+
+
+def stored_bitstreams(cache: Path) -> dict[str, list[str]]:
+    """Each store entry's per-item sha256, by entry key."""
+    manifests = [json.loads(p.read_text()) for p in (cache / "store").glob("*/manifest.json")]
+    return {json.dumps(m["key"], sort_keys=True): m["sha256"] for m in manifests}
+
+
+def run_record(out: Path) -> list[dict]:
+    with sqlite3.connect(out / "results.sqlite") as db:
+        return [json.loads(row[0]) for row in db.execute("SELECT machine FROM runs ORDER BY run_id")]
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory, fashion_dir):
+    root = tmp_path_factory.mktemp("local")
+    config = write_config(root / "grid.toml", **GRID)
+    env = {**os.environ, "STORAGEBENCH_CACHE": str(root / "cache"), "STORAGEBENCH_DATA": str(fashion_dir)}
+    done = run_cli(["run", str(config), "--out", "out", "--workers", "2", "--executor", "local"], env, root)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+def test_ray_executor_gives_the_local_executors_numbers_exactly(local_run, tmp_path, cli_env):
+    config = write_config(tmp_path / "grid.toml", **GRID)
+    done = run_cli(["run", str(config), "--out", "out", "--workers", "2", "--executor", "ray"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    ray_results, local_results = results(tmp_path / "out"), results(local_run / "out")
+    assert len(ray_results["cells"]) == CELLS and len(ray_results["evaluations"]) == CELLS * 2
+    assert ray_results == local_results
+    # the store was encoded by Ray tasks into its own cache: the same bitstreams
+    assert stored_bitstreams(tmp_path / "cache") == stored_bitstreams(local_run / "cache")
+    (record,) = run_record(tmp_path / "out")
+    assert record["executor"] == "ray" and record["cpus"] == 2 and record["device"] == "auto"
+    assert {c["device"] for c in ray_results["cells"]} == {"cpu"}
+
+
+def ray_cell_workers() -> list[int]:
+    """Pids of Ray worker processes now running a storagebench task (Ray titles them ``ray::run_item``)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"ray::run_item"):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def finished_cells(db_path: Path) -> int:
+    try:
+        with sqlite3.connect(db_path, timeout=1) as db:
+            return db.execute("SELECT count(*) FROM cells").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_killing_a_ray_worker_mid_grid_loses_no_finished_cell_and_the_rerun_completes(local_run, tmp_path, cli_env):
+    config = write_config(tmp_path / "grid.toml", **GRID)
+    db_path = tmp_path / "out" / "results.sqlite"
+    process = subprocess.Popen([sys.executable, "-m", "storagebench.benchmarks.cli", "run", str(config), "--out",
+                                "out", "--workers", "2", "--executor", "ray"], env=cli_env, cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline, killed = time.monotonic() + 300, []
+    while not killed and process.poll() is None and time.monotonic() < deadline:
+        workers = ray_cell_workers() if finished_cells(db_path) >= 1 else []
+        for pid in workers[:1]:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        time.sleep(0.01)
+    done_at_kill = finished_cells(db_path)
+    assert killed and 1 <= done_at_kill < CELLS, "the kill must land mid-grid for this test to mean anything"
+    try:
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL) if process.poll() is None else None
+    assert finished_cells(db_path) >= done_at_kill  # nothing finished was lost
+    assert process.returncode == 0, stderr  # Ray re-ran the killed cell on a new worker
+
+    rerun = run_cli(["run", str(config), "--out", "out", "--workers", "2", "--executor", "ray"], cli_env, tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"all {CELLS} cells already done" in rerun.stderr
+    assert results(tmp_path / "out") == results(local_run / "out")
+
+
+def test_ray_options_without_ray_executor_are_refused(tmp_path, cli_env):
+    config = write_config(tmp_path / "grid.toml", **GRID)
+    done = run_cli(["run", str(config), "--out", "out", "--address", "auto"], cli_env, tmp_path)
+    assert done.returncode == 2
+    assert "--address and --gpus-per-cell need --executor ray" in done.stderr
+    assert not (tmp_path / "out").exists()
