@@ -7,6 +7,7 @@ finished cell. A task whose worker dies is retried by Ray (``max_retries``).
 """
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Iterator
 
@@ -38,6 +39,8 @@ class RayExecutor:
         ray = self.ray = _import_ray()
         self.address, self.owns = address, not ray.is_initialized() and address is None
         if not ray.is_initialized():
+            # after the first failed task the driver stops and cancels the rest; their errors are not news
+            os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
             try:
                 ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
                          log_to_driver=False, configure_logging=False)
@@ -63,17 +66,26 @@ class RayExecutor:
         options = {"num_cpus": 1, "num_gpus": self.gpus_per_task if gpu else 0}
         pending = [self._remote.options(**options).remote(fn, job_ref, item) for item in items]
         try:
-            if ordered:
-                while pending:
-                    yield ray.get(pending.pop(0))
-                return
             while pending:
-                (done,), pending = ray.wait(pending, num_returns=1)
-                yield ray.get(done)
+                if ordered:
+                    done = pending.pop(0)
+                else:
+                    (done,), pending = ray.wait(pending, num_returns=1)
+                yield self._result(done)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
             del job_ref
+
+    def _result(self, ref: Any) -> Any:
+        """The task's value; a StorageBenchError raised in it is raised here as itself (its message is for the
+        user, not Ray's traceback)."""
+        try:
+            return self.ray.get(ref)
+        except self.ray.exceptions.RayTaskError as exc:
+            if isinstance(exc.cause, StorageBenchError):
+                raise exc.cause from None
+            raise
 
     def describe(self) -> dict[str, Any]:
         resources = self.ray.cluster_resources()

@@ -121,3 +121,34 @@ def test_ray_options_without_ray_executor_are_refused(tmp_path, cli_env):
     assert done.returncode == 2
     assert "--address and --gpus-per-cell need --executor ray" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+RAY_SCRIPT = """
+import numpy as np
+from storagebench.errors import StorageBenchError
+from storagebench.parallel import parallel_map, using
+from storagebench.ray_executor import RayExecutor
+
+def refuse_odd(job, item):  # defined in __main__: Ray's cloudpickle ships it by value
+    if item % 2:
+        raise StorageBenchError(f"item {item}: odd items are refused")
+    return job["scale"] * item
+
+with RayExecutor(num_cpus=2) as executor, using(executor):
+    job = {"scale": np.arange(3)}
+    print([r.tolist() for r in parallel_map(refuse_odd, job, [0, 2, 4], workers=2, desc="t", total=3)])
+    try:
+        list(parallel_map(refuse_odd, job, [0, 1, 2], workers=2, desc="t", total=3, ordered=False))
+    except StorageBenchError as exc:
+        print(type(exc).__name__, exc)
+"""
+
+
+def test_ray_tasks_return_in_order_and_a_task_error_reaches_the_driver_as_itself(tmp_path):
+    # in a process of its own: a process that ran a Ray driver is no place to fork the local executor's workers
+    script = tmp_path / "ray_map.py"
+    script.write_text(RAY_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[[0, 0, 0], [0, 2, 4], [0, 4, 8]]",
+                                        "StorageBenchError item 1: odd items are refused"]

@@ -1,0 +1,35 @@
+"""The performance suite's scripts run on tiny data and print every ratio the README reports (their timings are
+measured by ``make perf``, never asserted here)."""
+import subprocess
+import sys
+from pathlib import Path
+
+PERF = Path(__file__).resolve().parents[1] / "benchmarks" / "perf"
+
+
+def run_script(name: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(PERF / name), *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_compression_perf_prints_its_ratios_and_the_cached_rerun_encodes_nothing(fashion_dir):
+    out = run_script("compress.py", "--images", "64", "--repeat", "1", "--ray", "0", "--data", str(fashion_dir))
+    assert "ratio store(1) / plain loop" in out and "speed-up 1 → 2 workers" in out
+    assert "encoded anything: False" in out
+
+
+def test_training_perf_prints_the_data_path_and_pipeline_ratios(fashion_dir):
+    out = run_script("training.py", "--images", "128", "--repeat", "1", "--models", "2", "--data", str(fashion_dir))
+    for line in ("ratio harness / bare loop", "paper's pipeline / harness", "speed-up of training together"):
+        assert line in out
+
+
+def test_end_to_end_perf_times_cold_warm_and_resume_with_the_same_numbers(tmp_path, fashion_dir):
+    from conftest import write_config
+
+    config = write_config(tmp_path / "grid.toml", n="[40]", train_levels='["lossless", 4]')
+    out = run_script("end_to_end.py", str(config), "--workers", "2", "--data", str(fashion_dir))
+    for line in ("cold (empty store)", "warm (store cached)", "resume (all done)"):
+        assert line in out
+    assert "same numbers in every run : True" in out
