@@ -7,9 +7,13 @@ once per cell (``training.to_tensor``), so batches never cross the bus.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Iterator
 
-import torch
+# Ask NVML, not the CUDA runtime, whether a GPU is there: a driver process that initialised CUDA could not fork
+# working local workers afterwards.
+os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+import torch  # noqa: E402
 
 from storagebench.errors import StorageBenchError
 
@@ -56,6 +60,8 @@ def on_device(choice: str = "cpu", amp: bool = False) -> Iterator[torch.device]:
     previous = _current, _amp
     _current = resolve_device(choice)
     _amp = amp and _current.type == "cuda"
+    if _current.type == "cuda":
+        deterministic_cuda()
     try:
         yield _current
     finally:
@@ -75,6 +81,15 @@ def requesting(choice: str, amp: bool = False) -> Iterator[None]:
 
 def requested_device() -> tuple[str, bool]:
     return _requested
+
+
+def deterministic_cuda() -> None:
+    """The same cell on the same GPU gives the same numbers: deterministic cuDNN and cuBLAS kernels (torch warns
+    where an op has none)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def autocast() -> contextlib.AbstractContextManager:

@@ -123,6 +123,15 @@ def test_ray_options_without_ray_executor_are_refused(tmp_path, cli_env):
     assert not (tmp_path / "out").exists()
 
 
+def test_an_address_with_no_ray_cluster_is_one_clear_error(tmp_path, cli_env):
+    config = write_config(tmp_path / "grid.toml", **GRID)
+    env = {k: v for k, v in cli_env.items() if k != "RAY_ADDRESS"}
+    done = run_cli(["run", str(config), "--out", "out", "--executor", "ray", "--address", "auto"], env, tmp_path)
+    assert done.returncode == 2
+    assert "--address auto: cannot connect to a Ray cluster" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
 RAY_SCRIPT = """
 import numpy as np
 from storagebench.errors import StorageBenchError
@@ -152,3 +161,25 @@ def test_ray_tasks_return_in_order_and_a_task_error_reaches_the_driver_as_itself
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["[[0, 0, 0], [0, 2, 4], [0, 4, 8]]",
                                         "StorageBenchError item 1: odd items are refused"]
+
+
+def reduction_rows(out: Path) -> dict[str, list[dict]]:
+    skip = TIMING | {"reduce_seconds", "info"}  # info records whether a stored set was reused from the cache
+    with sqlite3.connect(out / "results.sqlite") as db:
+        db.row_factory = sqlite3.Row
+        return {table: [{k: v for k, v in dict(r).items() if k not in skip}
+                        for r in db.execute(f"SELECT * FROM {table} ORDER BY cell")]
+                for table in ("reduced_cells", "curve_cells")}
+
+
+def test_a_reduction_benchmark_on_ray_gives_the_local_numbers(tiny_reduction, tmp_path, fashion_dir):
+    from reduction_data import write_reduction
+
+    _, local_out, _, _ = tiny_reduction
+    env = {**os.environ, "STORAGEBENCH_CACHE": str(tmp_path / "cache"), "STORAGEBENCH_DATA": str(fashion_dir)}
+    done = run_cli(["run", str(write_reduction(tmp_path / "distill.toml")), "--out", "out", "--workers", "2",
+                    "--executor", "ray"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    ray_rows, local_rows = reduction_rows(tmp_path / "out"), reduction_rows(local_out)
+    assert ray_rows["reduced_cells"] and ray_rows["curve_cells"]
+    assert ray_rows == local_rows
