@@ -46,7 +46,6 @@ class RayExecutor:
                          log_to_driver=False, configure_logging=False)
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 raise StorageBenchError(f"--address {address}: cannot connect to a Ray cluster: {exc}") from None
-        self._share_plugins()
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
         self.gpus_per_task = (1.0 if has_gpus else 0.0) if gpus_per_task is None else gpus_per_task
         self._remote = ray.remote(max_retries=MAX_RETRIES)(run_item)
@@ -62,6 +61,7 @@ class RayExecutor:
 
     def map(self, fn: Work, job: Any, items: list, *, workers: int, ordered: bool, gpu: bool) -> Iterator:
         ray = self.ray
+        self._share_plugins()  # the command may have loaded plug-ins since the last map
         job_ref = ray.put(job)
         options = {"num_cpus": 1, "num_gpus": self.gpus_per_task if gpu else 0}
         pending = [self._remote.options(**options).remote(fn, job_ref, item) for item in items]

@@ -183,3 +183,37 @@ def test_a_reduction_benchmark_on_ray_gives_the_local_numbers(tiny_reduction, tm
     ray_rows, local_rows = reduction_rows(tmp_path / "out"), reduction_rows(local_out)
     assert ray_rows["reduced_cells"] and ray_rows["curve_cells"]
     assert ray_rows == local_rows
+
+
+PLUGIN = '''
+import numpy as np
+from dataclasses import dataclass
+from storagebench.compressors import ImageCodec
+
+@dataclass(frozen=True)
+class Params:
+    pass
+
+class Invert(ImageCodec):
+    """Stores 255 - pixels, raw: a compressor that exists only in this file, not on the Ray workers' path."""
+    Params = Params
+    default_levels = ("lossless",)
+    default_test_levels = ("lossless",)
+    def parse_level(self, value):
+        return value
+    def encode(self, image, level):
+        return np.ascontiguousarray(255 - image).tobytes()
+    def decode(self, data, level):
+        return 255 - np.frombuffer(data, np.uint8).reshape(28, 28)
+'''
+
+
+def test_a_compressor_from_a_file_runs_on_ray_workers(tmp_path, cli_env):
+    (tmp_path / "invert.py").write_text(PLUGIN)
+    config = write_config(tmp_path / "grid.toml", n="[40]", train_levels='["lossless"]')
+    text = config.read_text().replace('name = "jpegxl"\neffort = 3', f'name = "{tmp_path / "invert.py"}:Invert"')
+    config.write_text(text.replace('test_levels = ["lossless", 8]', 'test_levels = ["lossless"]'))
+    done = run_cli(["run", str(config), "--out", "out", "--workers", "2", "--executor", "ray"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
+        assert db.execute("SELECT train_bytes_per_image FROM cells").fetchall() == [(784.0,)]
