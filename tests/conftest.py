@@ -48,6 +48,30 @@ def make_fashion_dir(root: Path, n_train: int = 400, n_test: int = 200, compress
     return root
 
 
+# A compressor that exists only in a file: for `path/to/file.py:Invert` specs.
+INVERT_PLUGIN = '''
+import numpy as np
+from storagebench.compressors import ImageCodec
+from dataclasses import dataclass
+
+@dataclass(frozen=True)
+class Params:
+    shift: int = 0
+
+class Invert(ImageCodec):
+    """Stores 255 − pixels, raw."""
+    Params = Params
+    default_levels = ("lossless",)
+    default_test_levels = ("lossless",)
+    def parse_level(self, value):
+        return value
+    def encode(self, image, level):
+        return np.ascontiguousarray(255 - image).tobytes()
+    def decode(self, data, level):
+        return 255 - np.frombuffer(data, np.uint8).reshape(28, 28)
+'''
+
+
 TINY_CONFIG = """
 [benchmark]
 name = "{name}"

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from conftest import synthetic_images
+from conftest import INVERT_PLUGIN, synthetic_images
 from storagebench.compressors import COMPRESSORS, LOSSLESS
 from storagebench.errors import StorageBenchError
 
@@ -55,32 +55,11 @@ def test_params_are_validated():
         COMPRESSORS.create("downscale", {"up": "magic"}, "[compressor]")
 
 
-PLUGIN = '''
-import numpy as np
-from storagebench.compressors import ImageCodec
-from dataclasses import dataclass
-
-@dataclass(frozen=True)
-class Params:
-    shift: int = 0
-
-class Invert(ImageCodec):
-    """Stores 255 − pixels, raw."""
-    Params = Params
-    default_levels = ("lossless",)
-    default_test_levels = ("lossless",)
-    def parse_level(self, value):
-        return value
-    def encode(self, image, level):
-        return np.ascontiguousarray(255 - image).tobytes()
-    def decode(self, data, level):
-        return 255 - np.frombuffer(data, np.uint8).reshape(28, 28)
-'''
 
 
 def test_compressor_from_a_file_spec(tmp_path):
     path = tmp_path / "my_codec.py"
-    path.write_text(PLUGIN)
+    path.write_text(INVERT_PLUGIN)
     cls = COMPRESSORS.get(f"{path}:Invert")
     assert cls.name == "invert"
     codec = COMPRESSORS.create(f"{path}:Invert", {"shift": 2}, "[compressor]")
@@ -94,9 +73,9 @@ def test_compressor_from_a_file_spec(tmp_path):
     ("{dir}/broken.py:X", "importing {dir}/broken.py failed: ZeroDivisionError"),
     ("{dir}/my_codec.py:Params", "is not a compressor"), ("{dir}/clash.py:Clash", "the name of a built-in")])
 def test_bad_specs_give_one_clear_error(tmp_path, spec_text, needle):
-    (tmp_path / "my_codec.py").write_text(PLUGIN)
+    (tmp_path / "my_codec.py").write_text(INVERT_PLUGIN)
     (tmp_path / "broken.py").write_text("1 / 0\n")
-    (tmp_path / "clash.py").write_text(PLUGIN.replace("class Invert(ImageCodec):", "class Clash(ImageCodec):\n"
+    (tmp_path / "clash.py").write_text(INVERT_PLUGIN.replace("class Invert(ImageCodec):", "class Clash(ImageCodec):\n"
                                                                                   "    name = 'jpegxl'"))
     with pytest.raises(StorageBenchError) as err:
         COMPRESSORS.create(spec_text.format(dir=tmp_path), {}, "[compressor]")

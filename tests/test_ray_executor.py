@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, write_config
+from conftest import INVERT_PLUGIN, run_cli, write_config
 
 pytest.importorskip("ray")
 
@@ -185,31 +185,8 @@ def test_a_reduction_benchmark_on_ray_gives_the_local_numbers(tiny_reduction, tm
     assert ray_rows == local_rows
 
 
-PLUGIN = '''
-import numpy as np
-from dataclasses import dataclass
-from storagebench.compressors import ImageCodec
-
-@dataclass(frozen=True)
-class Params:
-    pass
-
-class Invert(ImageCodec):
-    """Stores 255 - pixels, raw: a compressor that exists only in this file, not on the Ray workers' path."""
-    Params = Params
-    default_levels = ("lossless",)
-    default_test_levels = ("lossless",)
-    def parse_level(self, value):
-        return value
-    def encode(self, image, level):
-        return np.ascontiguousarray(255 - image).tobytes()
-    def decode(self, data, level):
-        return 255 - np.frombuffer(data, np.uint8).reshape(28, 28)
-'''
-
-
 def test_a_compressor_from_a_file_runs_on_ray_workers(tmp_path, cli_env):
-    (tmp_path / "invert.py").write_text(PLUGIN)
+    (tmp_path / "invert.py").write_text(INVERT_PLUGIN)
     config = write_config(tmp_path / "grid.toml", n="[40]", train_levels='["lossless"]')
     text = config.read_text().replace('name = "jpegxl"\neffort = 3', f'name = "{tmp_path / "invert.py"}:Invert"')
     config.write_text(text.replace('test_levels = ["lossless", 8]', 'test_levels = ["lossless"]'))
