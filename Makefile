@@ -10,10 +10,11 @@ run: setup
 test: setup
 	.venv/bin/python -m pytest -q tests
 
-# the performance suite: every ratio of the README's Performance section, in one run (about 7 minutes on 2 cores)
+# the performance suite: every ratio of the README's Performance section, in one run (about 8 minutes on 2 cores)
 perf: setup
 	.venv/bin/python benchmarks/perf/compress.py
 	.venv/bin/python benchmarks/perf/training.py
+	.venv/bin/python benchmarks/perf/precision.py
 	.venv/bin/python benchmarks/perf/end_to_end.py --ray
 
 clean:

@@ -336,8 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="GPU share each Ray cell task asks for (default: 1 when the cluster has GPUs, else 0)")
     cells.add_argument("--device", default="auto", help="where models train: auto (a CUDA GPU when one is visible, "
                                                         "else the CPU), cpu, cuda or cuda:N (default: auto)")
-    cells.add_argument("--amp", action="store_true", help="bf16 mixed precision for training and evaluation on CUDA "
-                                                          "(off by default; recorded with each cell)")
+    cells.add_argument("--amp", action="store_true", help="bf16 autocast for training and evaluation forward passes "
+                                                          "(off by default: it changes the numbers; recorded with "
+                                                          "each cell)")
 
     p = sub.add_parser("run", parents=[cells],
                        help="run a benchmark definition (default: benchmarks/quick.toml); re-running resumes")

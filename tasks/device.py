@@ -1,5 +1,5 @@
 """Where models train and evaluate: the device a run asks for (``--device``), resolved where the work runs (each
-worker, each Ray task), and optional bf16 mixed precision on CUDA (``--amp``).
+worker, each Ray task), and optional bf16 mixed precision (``--amp``).
 
 Tasks read ``current_device()``; ``on_device`` sets it for one cell. Decoded training sets are moved to the device
 once per cell (``training.to_tensor``), so batches never cross the bus.
@@ -47,19 +47,20 @@ def current_device() -> torch.device:
 
 def describe_device() -> str:
     """What a result records, e.g. ``cpu`` or ``cuda:0 NVIDIA H100 80GB HBM3 bf16``."""
+    precision = " bf16" if _amp else ""
     if _current.type != "cuda":
-        return "cpu"
+        return "cpu" + precision
     index = _current.index if _current.index is not None else torch.cuda.current_device()
-    return f"cuda:{index} {torch.cuda.get_device_name(index)}" + (" bf16" if _amp else "")
+    return f"cuda:{index} {torch.cuda.get_device_name(index)}{precision}"
 
 
 @contextlib.contextmanager
 def on_device(choice: str = "cpu", amp: bool = False) -> Iterator[torch.device]:
-    """Train and evaluate on ``choice`` inside the block; ``amp`` runs forward passes in bf16 on CUDA."""
+    """Train and evaluate on ``choice`` inside the block; ``amp`` runs forward passes in bf16 autocast."""
     global _current, _amp
     previous = _current, _amp
     _current = resolve_device(choice)
-    _amp = amp and _current.type == "cuda"
+    _amp = amp
     if _current.type == "cuda":
         deterministic_cuda()
     try:
@@ -93,5 +94,5 @@ def deterministic_cuda() -> None:
 
 
 def autocast() -> contextlib.AbstractContextManager:
-    """bf16 autocast when the cell asked for mixed precision on CUDA; otherwise nothing changes."""
-    return torch.autocast("cuda", dtype=torch.bfloat16) if _amp else contextlib.nullcontext()
+    """bf16 autocast on the cell's device when it asked for mixed precision; otherwise nothing changes."""
+    return torch.autocast(_current.type, dtype=torch.bfloat16) if _amp else contextlib.nullcontext()

@@ -24,8 +24,8 @@ def test_auto_is_the_cpu_without_a_gpu_and_bad_devices_are_named():
 def test_on_device_sets_and_restores_the_current_device():
     with on_device("cpu", amp=True):
         assert current_device() == torch.device("cpu")
-        assert describe_device() == "cpu"  # mixed precision is CUDA-only: a CPU cell records no bf16
-    assert current_device() == torch.device("cpu")
+        assert describe_device() == "cpu bf16"
+    assert current_device() == torch.device("cpu") and describe_device() == "cpu"
 
 
 def test_every_cell_records_its_device_and_the_run_records_the_request(tmp_path, cli_env):

@@ -33,3 +33,9 @@ def test_end_to_end_perf_times_cold_warm_and_resume_with_the_same_numbers(tmp_pa
     for line in ("cold (empty store)", "warm (store cached)", "resume (all done)"):
         assert line in out
     assert "same numbers in every run : True" in out
+
+
+def test_precision_study_compares_fp32_and_bf16_against_seed_noise(fashion_dir):
+    out = run_script("precision.py", "--n", "64", "--steps", "5", "--seeds", "2", "--data", str(fashion_dir))
+    assert "fp32           on cpu " in out and "bf16 autocast  on cpu bf16" in out
+    assert "seed noise" in out and "time bf16/fp32" in out
