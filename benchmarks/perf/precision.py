@@ -1,6 +1,6 @@
 """Does bf16 mixed precision (``--amp``) change a cell's result beyond seed noise, and what does it save?
 
-    python benchmarks/perf/precision.py [--device auto] [--n 2000] [--steps 300] [--seeds 3] [--data DIR]
+    python benchmarks/perf/precision.py [--device auto] [--n 2000] [--steps 300] [--seeds 5] [--data DIR]
 
 Trains the quick benchmark's recipe (ConvNet-3, SGD, cosine) on n lossless Fashion-MNIST images with each seed, in
 fp32 and in bf16 autocast, on one thread, and evaluates each model on the full test split. Prints the test error
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--n", type=int, default=2000, help="training images per cell (default 2000)")
     parser.add_argument("--steps", type=int, default=300, help="SGD steps per cell (default 300)")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--data", default="", help="Fashion-MNIST directory (default: Debian's)")
     args = parser.parse_args()
     torch.set_num_threads(1)
