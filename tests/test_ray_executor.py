@@ -115,6 +115,27 @@ def test_killing_a_ray_worker_mid_grid_loses_no_finished_cell_and_the_rerun_comp
     assert results(tmp_path / "out") == results(local_run / "out")
 
 
+def test_killing_the_whole_ray_run_mid_grid_keeps_finished_cells_and_the_rerun_resumes(local_run, tmp_path,
+                                                                                       cli_env):
+    config = write_config(tmp_path / "grid.toml", **GRID)
+    db_path = tmp_path / "out" / "results.sqlite"
+    process = subprocess.Popen([sys.executable, "-m", "storagebench.benchmarks.cli", "run", str(config), "--out",
+                                "out", "--workers", "2", "--executor", "ray"], env=cli_env, cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while finished_cells(db_path) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)  # the driver, its Ray instance and every worker
+    process.wait()
+    done_at_kill = finished_cells(db_path)
+    assert 2 <= done_at_kill < CELLS, "the kill must land mid-grid for this test to mean anything"
+
+    rerun = run_cli(["run", str(config), "--out", "out", "--workers", "2", "--executor", "ray"], cli_env, tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{done_at_kill} of {CELLS} cells already done" in rerun.stderr
+    assert results(tmp_path / "out") == results(local_run / "out")
+
+
 def test_ray_options_without_ray_executor_are_refused(tmp_path, cli_env):
     config = write_config(tmp_path / "grid.toml", **GRID)
     done = run_cli(["run", str(config), "--out", "out", "--address", "auto"], cli_env, tmp_path)
