@@ -296,18 +296,26 @@ def _compute(args: argparse.Namespace) -> Iterator[None]:
         yield
         return
     from storagebench.parallel import using
-    from storagebench.tasks.device import requesting, resolve_device
+    from storagebench.tasks.device import parse_device, requesting, resolve_device
 
     if args.executor != "ray" and (args.address or args.gpus_per_cell is not None):
         raise StorageBenchError("--address and --gpus-per-cell need --executor ray")
+    if args.gpus_per_cell is not None and args.gpus_per_cell < 0:
+        raise StorageBenchError(f"--gpus-per-cell: must be ≥ 0, got {args.gpus_per_cell:g}")
     if args.executor == "local":
         resolve_device(args.device)  # refuse --device cuda on a machine without one before any work
+    requested = parse_device(args.device)  # a misspelt device is refused before Ray starts
+    wants_gpu = requested is not None and requested.type == "cuda"
     with contextlib.ExitStack() as stack:
         if args.executor == "ray":
             from storagebench.ray_executor import RayExecutor
 
             executor = stack.enter_context(RayExecutor(args.address, num_cpus=args.workers,
                                                        gpus_per_task=args.gpus_per_cell))
+            if wants_gpu and executor.gpus_per_task == 0:
+                raise StorageBenchError(f"--device {args.device}: the Ray cluster's cells get no GPU "
+                                        f"({executor.describe()['gpus']:g} GPUs, --gpus-per-cell "
+                                        f"{executor.gpus_per_task:g}); use --device auto or cpu")
             stack.enter_context(using(executor))
         stack.enter_context(requesting(args.device, args.amp))
         yield

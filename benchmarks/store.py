@@ -68,8 +68,7 @@ def summarise_info(info: list[dict[str, float]]) -> tuple[dict[str, list[float]]
 
 
 def _decode_chunk(job: dict[str, Any], bounds: tuple[int, int]) -> np.ndarray:
-    blob, ends, codec, level = job["blob"], job["ends"], job["codec"], job["level"]
-    starts = np.r_[0, ends[:-1]]
+    blob, starts, ends, codec, level = job["blob"], job["starts"], job["ends"], job["codec"], job["level"]
     return np.stack([np.asarray(codec.decode(blob[starts[j]:ends[j]].tobytes(), item_level(level, j)))
                      for j in range(*bounds)])
 
@@ -124,7 +123,8 @@ class StoredSet:
     def decode(self, codec: ImageCodec, workers: int) -> np.ndarray:
         """Decode every item, in parallel, into one uint8 array: the exact arrays training will see."""
         level, count = self.levels, len(self.sizes)
-        job = {"blob": self.blob(), "ends": np.cumsum(self.sizes), "codec": codec, "level": level}
+        ends = np.cumsum(self.sizes)
+        job = {"blob": self.blob(), "starts": ends - self.sizes, "ends": ends, "codec": codec, "level": level}
         parts = list(parallel_map(_decode_chunk, job, _chunks(count), workers=workers, total=count,
                                   desc=f"decode {self.manifest['split']} {describe_level(level)}", unit="img",
                                   weight=lambda b: b[1] - b[0]))

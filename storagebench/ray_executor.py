@@ -37,7 +37,7 @@ class RayExecutor:
         instance with ``num_cpus`` CPUs (default: all). ``gpus_per_task`` is the GPU share each GPU task asks for
         (default: 1 when the cluster has GPUs, else none)."""
         ray = self.ray = _import_ray()
-        self.address, self.owns = address, not ray.is_initialized() and address is None
+        self.address, self.owns = address, not ray.is_initialized()  # close() stops (or disconnects) what it began
         if not ray.is_initialized():
             # after the first failed task the driver stops and cancels the rest; their errors are not news
             os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")

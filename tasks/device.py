@@ -23,16 +23,24 @@ _amp = False
 _requested: tuple[str, bool] = ("auto", False)  # what the driver asked for: put into each cell's job
 
 
-def resolve_device(choice: str) -> torch.device:
-    """``auto`` is the first CUDA GPU when one is visible, else the CPU."""
+def parse_device(choice: str) -> torch.device | None:
+    """The device ``choice`` names (None for ``auto``), whether or not this machine has it."""
     if choice == "auto":
-        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+        return None
     try:
         device = torch.device(choice)
     except RuntimeError:
         raise StorageBenchError(f"--device: {choice!r} is not a device; use {DEVICE_CHOICES}") from None
     if device.type not in ("cpu", "cuda"):
         raise StorageBenchError(f"--device: {choice!r}: use {DEVICE_CHOICES}")
+    return device
+
+
+def resolve_device(choice: str) -> torch.device:
+    """The device to use here: ``auto`` is the first CUDA GPU when one is visible, else the CPU."""
+    device = parse_device(choice)
+    if device is None:
+        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise StorageBenchError(f"--device {choice}: no CUDA GPU is visible here (torch {torch.__version__}); "
                                 f"use --device cpu or auto")

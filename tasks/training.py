@@ -4,7 +4,7 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -82,27 +82,39 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return x.float().div_(127.5).sub_(1.0).contiguous()
 
 
+def recipe_optimizer(params: Iterable[torch.Tensor], recipe: RecipeParams,
+                     steps: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """The recipe's optimizer and its learning-rate schedule over ``steps`` steps."""
+    if recipe.optimizer == "adam":
+        optimizer = torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+    cosine = recipe.schedule == "cosine"
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)) if cosine else 1.0)
+    return optimizer, scheduler
+
+
+def batch_order(n: int, batch: int, steps: int, seed: int) -> Iterator[torch.Tensor]:
+    """The index batches of ``steps`` steps: a seeded shuffle, reshuffled whenever the next batch would run past
+    the end."""
+    generator = torch.Generator().manual_seed(seed)
+    order, cursor = torch.randperm(n, generator=generator), 0
+    for _ in range(steps):
+        if cursor + batch > n:
+            order, cursor = torch.randperm(n, generator=generator), 0
+        yield order[cursor:cursor + batch]
+        cursor += batch
+
+
 def fit_model(model: nn.Module, n: int, recipe: RecipeParams, seed: int,
               batch_loss: Callable[[torch.Tensor], torch.Tensor]) -> nn.Module:
     """Train ``model`` in place for ``recipe.steps_for(n)`` steps of shuffled mini-batches of the n training items;
     ``batch_loss(indices)`` is the loss on one mini-batch."""
-    if recipe.optimizer == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                                    weight_decay=recipe.weight_decay)
-    steps, batch = recipe.steps_for(n), min(recipe.batch_size, n)
-    cosine = recipe.schedule == "cosine"
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)) if cosine else 1.0)
-    generator = torch.Generator().manual_seed(seed)
-    order, cursor = torch.randperm(n, generator=generator), 0
+    steps = recipe.steps_for(n)
+    optimizer, scheduler = recipe_optimizer(model.parameters(), recipe, steps)
     model.train()
-    for _ in range(steps):
-        if cursor + batch > n:
-            order, cursor = torch.randperm(n, generator=generator), 0
-        idx = order[cursor:cursor + batch]
-        cursor += batch
+    for idx in batch_order(n, min(recipe.batch_size, n), steps, seed):
         with autocast():
             loss = batch_loss(idx)
         optimizer.zero_grad(set_to_none=True)

@@ -136,11 +136,18 @@ def test_killing_the_whole_ray_run_mid_grid_keeps_finished_cells_and_the_rerun_r
     assert results(tmp_path / "out") == results(local_run / "out")
 
 
-def test_ray_options_without_ray_executor_are_refused(tmp_path, cli_env):
+@pytest.mark.parametrize("options, message", [
+    (["--address", "auto"], "--address and --gpus-per-cell need --executor ray"),
+    (["--executor", "ray", "--gpus-per-cell", "-1"], "--gpus-per-cell: must be ≥ 0, got -1"),
+    (["--executor", "ray", "--device", "tpu"], "--device: 'tpu' is not a device"),
+    (["--executor", "ray", "--device", "cuda", "--gpus-per-cell", "0"], "--device cuda: the Ray cluster's cells get "
+                                                                        "no GPU"),
+])
+def test_bad_ray_and_device_options_are_one_error_and_write_nothing(tmp_path, cli_env, options, message):
     config = write_config(tmp_path / "grid.toml", **GRID)
-    done = run_cli(["run", str(config), "--out", "out", "--address", "auto"], cli_env, tmp_path)
+    done = run_cli(["run", str(config), "--out", "out", *options], cli_env, tmp_path)
     assert done.returncode == 2
-    assert "--address and --gpus-per-cell need --executor ray" in done.stderr
+    assert f"storagebench: error: {message}" in done.stderr
     assert not (tmp_path / "out").exists()
 
 

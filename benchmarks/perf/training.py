@@ -13,7 +13,6 @@ Each timing is the best of R repeats.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import imagecodecs
@@ -21,7 +20,7 @@ import numpy as np
 import torch
 
 from storagebench.tasks import DATASETS, TASKS
-from storagebench.tasks.training import to_tensor
+from storagebench.tasks.training import batch_order, recipe_optimizer, to_tensor
 
 
 def best_of(repeat: int, fn) -> float:  # noqa: ANN001
@@ -35,28 +34,10 @@ def best_of(repeat: int, fn) -> float:  # noqa: ANN001
     return min(times)
 
 
-def batches(n: int, batch: int, steps: int, seed: int) -> list[torch.Tensor]:
-    """The index batches ``fit_model`` draws: reshuffled whenever the next batch would run past the end."""
-    generator = torch.Generator().manual_seed(seed)
-    order, cursor, out = torch.randperm(n, generator=generator), 0, []
-    for _ in range(steps):
-        if cursor + batch > n:
-            order, cursor = torch.randperm(n, generator=generator), 0
-        out.append(order[cursor:cursor + batch])
-        cursor += batch
-    return out
-
-
-def optimizer_for(params, recipe, steps: int):  # noqa: ANN001, ANN201
-    optimizer = torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
-    return optimizer, schedule
-
-
 def bare_loop(task, x: torch.Tensor, y: torch.Tensor, index: list[torch.Tensor], seed: int) -> None:  # noqa: ANN001
     torch.manual_seed(seed)
     model = task.build(1, 10, tuple(x.shape[2:]))
-    optimizer, schedule = optimizer_for(model.parameters(), task.params, len(index))
+    optimizer, schedule = recipe_optimizer(model.parameters(), task.params, len(index))
     model.train()
     for idx in index:
         loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
@@ -87,7 +68,7 @@ def paper_pipeline(task, images: np.ndarray, labels: np.ndarray, index: list[tor
                                          num_workers=1, prefetch_factor=4, persistent_workers=False)
     torch.manual_seed(seed)
     model = task.build(1, 10, images.shape[1:3])
-    optimizer, schedule = optimizer_for(model.parameters(), task.params, len(index))
+    optimizer, schedule = recipe_optimizer(model.parameters(), task.params, len(index))
     model.train()
     for x, y in loader:
         loss = torch.nn.functional.cross_entropy(model(x), y)
@@ -108,9 +89,9 @@ def stacked_seeds(task, x: torch.Tensor, y: torch.Tensor, seeds: list[int], step
         models.append(task.build(1, 10, tuple(x.shape[2:])))
     params, buffers = stack_module_state(models)
     base = models[0]
-    index = torch.stack([torch.stack(batches(len(x), batch, steps, seed)) for seed in seeds], 1)  # steps×K×batch
+    index = torch.stack([torch.stack(list(batch_order(len(x), batch, steps, seed))) for seed in seeds], 1)  # steps×K×batch
     leaves = list(params.values())
-    optimizer, schedule = optimizer_for(leaves, task.params, steps)
+    optimizer, schedule = recipe_optimizer(leaves, task.params, steps)
 
     def loss_one(p, b, idx):  # noqa: ANN001, ANN202
         return torch.nn.functional.cross_entropy(functional_call(base, (p, b), (x[idx],)), y[idx])
@@ -145,7 +126,7 @@ def main() -> None:
     task = TASKS.create("classification", {"epochs": args.epochs, "min_steps": 0, "batch_size": 64, "width": 16,
                                            "lr": 0.05}, "perf")
     steps, batch = task.steps_for(len(images)), task.params.batch_size
-    index = batches(len(images), batch, steps, seed=0)
+    index = list(batch_order(len(images), batch, steps, seed=0))
     x, y = to_tensor(images), torch.from_numpy(labels.astype(np.int64))
 
     harness = best_of(args.repeat, lambda: task.train(images, labels, 10, seed=0))
