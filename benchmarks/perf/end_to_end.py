@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from storagebench.benchmarks.results import ResultsDB
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> float:
@@ -28,8 +29,8 @@ def run_cli(args: list[str], env: dict[str, str]) -> float:
 
 
 def errors(out: Path) -> list[tuple]:
-    with sqlite3.connect(out / "results.sqlite") as db:
-        return db.execute("SELECT cell, test_level, error FROM evaluations ORDER BY cell, test_level").fetchall()
+    with ResultsDB(out / "results.sqlite") as db:
+        return [(row["cell"], row["test_level"], row["error"]) for row in db.rows()]
 
 
 def main() -> None:
