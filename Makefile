@@ -1,5 +1,5 @@
 # The README's two commands: `make run` (the embedded default benchmark) and `make test`. Both set up first.
-.PHONY: setup run test perf clean
+.PHONY: setup run test perf entries clean
 
 setup:
 	@bash scripts/bootstrap
@@ -16,6 +16,10 @@ perf: setup
 	.venv/bin/python benchmarks/perf/training.py
 	.venv/bin/python benchmarks/perf/precision.py
 	.venv/bin/python benchmarks/perf/end_to_end.py --ray
+
+# leaderboard/entries/: the ten built-ins submitted on quick.toml, JPEG XL with its storage curves (about 35 minutes)
+entries: setup
+	bash scripts/leaderboard-entries
 
 clean:
 	rm -rf .venv results

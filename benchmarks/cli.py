@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 from storagebench.errors import StorageBenchError
+from storagebench.paths import child_path
 
 EPILOG = "Docs: README.md. A results dir holds results.sqlite, config.toml, fits.json and figures/."
 
@@ -25,7 +26,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.images_per_class:
         raise StorageBenchError(f"--images-per-class: {path} is a codec grid, not a reduction benchmark")
     plan = make_plan(parse_config(data, path), data=args.data)
-    out = Path(args.out or Path("results") / plan.config.name)
+    out = Path(args.out) if args.out else child_path(Path("results"), plan.config.name, "[benchmark].name")
     if not args.wandb:
         _run_and_report(plan, out, args)
     else:
@@ -58,7 +59,7 @@ def _run_reduction(data: dict, path: Path, args: argparse.Namespace, started: fl
         raise StorageBenchError("--wandb: not supported for reduction benchmarks yet; publish the codec grids")
     only = _int_list(args.images_per_class, "--images-per-class") if args.images_per_class else ()
     plan = make_reduction_plan(parse_reduction(data, path), data=args.data, only_per_class=only)
-    out = Path(args.out or Path("results") / plan.config.name)
+    out = Path(args.out) if args.out else child_path(Path("results"), plan.config.name, "[benchmark].name")
     say(f"reduction benchmark {plan.config.name!r} from {path}: {len(plan.cells)} cells "
         f"({len(plan.reducers)} reducers × images per class × {len(plan.config.seeds)} seeds), {_where(args)}")
     counts = run_reduction(plan, out, _cache_root(args), args.workers)
@@ -115,7 +116,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     plan = submit.load_submission(args.config, args.spec, args.param, args.levels, args.test_levels, args.data)
     claims = submit.parse_claims(args.claim, plan.config.budgets)
-    out = Path(args.out or Path("results") / "submit" / plan.config.name)
+    out = Path(args.out) if args.out else child_path(Path("results") / "submit", plan.config.name, "submission name")
     limits = Limits(call_seconds=args.time_limit, memory_mb=args.memory_mb)
     report = submit.validate_plan(plan, _cache_root(args), limits, args.workers)
     print(report.format())
@@ -143,7 +144,7 @@ def _cmd_rd(args: argparse.Namespace) -> int:
     codec = COMPRESSORS.create(args.compressor, dict(map(parse_param, args.param)), "--param")
     levels = parse_levels(codec, submission_levels(args.levels) or codec.default_levels, "--levels")
     fashion = DATASETS.create("fashion-mnist", {"path": args.data or ""}, "--data").load()
-    out = Path(args.out or Path("results") / "rd" / codec.name)
+    out = Path(args.out) if args.out else child_path(Path("results") / "rd", codec.name, "compressor name")
     rows, csv_path, figure, notes = rd_card(codec, levels, fashion, args.images, out, _cache_root(args))
     print(format_card(rows))
     for note in notes:

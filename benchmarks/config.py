@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from storagebench.errors import StorageBenchError
+from storagebench.paths import name_problem
 from storagebench.provenance import stable_hash
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent
@@ -51,13 +52,18 @@ class BenchmarkConfig:
         }
 
     def identity_hash(self) -> str:
-        """Hash of everything that changes results; the dataset's location is not part of it, nor are the budgets
-        (analysis settings: storage-curve cells are keyed by their budget, grid cells do not depend on them)."""
-        table = self.as_toml()
-        table["benchmark"].pop("budgets", None)
-        table["dataset"] = {k: v for k, v in table["dataset"].items() if k != "path"}
-        table["compressor"]["name"] = portable_name(self.compressor)
-        return stable_hash(table)
+        return identity_hash(self.as_toml())
+
+
+def identity_hash(table: dict[str, Any]) -> str:
+    """Hash of everything in a grid definition's table (``as_toml``, or a results dir's ``config.toml``) that
+    changes results; the dataset's location is not part of it, nor are the budgets (analysis settings: storage-curve
+    cells are keyed by their budget, grid cells do not depend on them)."""
+    table = {section: dict(values) for section, values in table.items()}
+    table["benchmark"].pop("budgets", None)
+    table["dataset"] = {k: v for k, v in table["dataset"].items() if k != "path"}
+    table["compressor"]["name"] = portable_name(table["compressor"]["name"])
+    return stable_hash(table)
 
 
 def portable_name(name: str) -> str:
@@ -117,6 +123,9 @@ def parse_config(data: dict[str, Any], path: Path) -> BenchmarkConfig:
                                 f"valid: name, description, seeds, n, budgets")
     if not isinstance(bench.get("name"), str) or not bench["name"]:
         raise StorageBenchError(f"{path}: [benchmark].name must be a non-empty string")
+    problem = name_problem(bench["name"])
+    if problem:  # it names the results folder
+        raise StorageBenchError(f"{path}: [benchmark].name {bench['name']!r} {problem}")
     return BenchmarkConfig(
         name=bench["name"], description=str(bench.get("description", "")),
         seeds=_int_list(bench.get("seeds", [0]), f"{path}: [benchmark].seeds", 0),

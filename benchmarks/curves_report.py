@@ -17,10 +17,11 @@ from storagebench.benchmarks.config import load_config
 from storagebench.benchmarks.curves import CurveBuilder, CurveCell, TrainingSet, cell_row, schemes, searchable_range
 from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
 from storagebench.benchmarks.report import (current_fit, fit_results_dir, open_results_dir, original_points,
-                                            write_json_atomic)
+                                            read_checked_config, write_json_atomic)
 from storagebench.benchmarks.runner import (Plan, check_results_dir, make_plan, parse_levels, prepare_codec, say,
                                             train_and_score, train_cells)
-from storagebench.benchmarks.store import CompressedSetStore
+from storagebench.benchmarks.store import CompressedSetStore, decode_verified
+from storagebench.compressors.state import decoder_for
 from storagebench.errors import StorageBenchError
 
 def _train_curve_cell(job: dict[str, Any], cell: CurveCell) -> dict[str, Any]:
@@ -54,11 +55,12 @@ def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int
                data: str | None = None) -> tuple[list[dict[str, Any]], ScalingLaw]:
     """Train every pending (scheme, budget, seed) cell; the rows of all of them, and the law they were allocated by."""
     budgets, naive = list(dict.fromkeys(budgets)), list(dict.fromkeys(naive))
+    read_checked_config(out)  # an edited config.toml is refused before anything it names is loaded
     plan = make_plan(load_config(out / "config.toml"), data)
     searchable_range(plan.codec)  # refuse before any work
     parse_levels(plan.codec, naive, "--naive")
     law = current_law(out)
-    db, _ = open_results_dir(out)
+    db, _ = open_results_dir(out, write=True)
     with db:
         check_results_dir(plan, db, out)
         cells = [CurveCell(scheme, s, seed) for s in budgets for scheme in schemes(naive) for seed in plan.config.seeds]
@@ -87,8 +89,12 @@ def train_curve_cells(plan: Plan, law: ScalingLaw | None, pending: list[CurveCel
     test_entry, _ = store.ensure(test.images, np.arange(len(test)), plan.codec, plan.codec.original_level,
                                  fingerprint=test.fingerprint, split="test", workers=workers)
     entries = {t.entry.path: t.entry for t in sets.values()}
-    decoded = {path: entry.decode(plan.codec, workers) for path, entry in entries.items()}
-    test_set = {plan.codec.original_level: (test_entry, test_entry.decode(plan.codec, workers))}
+    levels = [plan.codec.original_level,
+              *(lv for e in entries.values() for lv in (e.levels if isinstance(e.levels, list) else [e.levels]))]
+    decoder, _ = decoder_for(plan.codec, levels)
+    decoded = {path: decode_verified(entry, decoder, plan.splits.train.images, workers)
+               for path, entry in entries.items()}
+    test_set = {plan.codec.original_level: (test_entry, decode_verified(test_entry, decoder, test.images, workers))}
     train_cells(plan, db, _train_curve_cell, pending, size=lambda c: sets[c.key].n, workers=workers,
                 shared=dict(sets=sets, decoded=decoded, test=test_set),
                 write=lambda row, run_id: db.write_curve_cell({**row, "run_id": run_id}))

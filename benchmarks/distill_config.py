@@ -18,6 +18,7 @@ from typing import Any
 
 from storagebench.benchmarks.config import _int_list, _section, _take_name
 from storagebench.errors import StorageBenchError
+from storagebench.paths import name_problem
 from storagebench.provenance import stable_hash
 
 SECTIONS = ("benchmark", "dataset", "storage", "reducer", "compare", "task")
@@ -76,10 +77,14 @@ class ReductionConfig:
                 "task": {"name": self.task, **self.task_params}}
 
     def identity_hash(self) -> str:
-        """Everything that changes results, not the dataset's location."""
-        table = self.as_toml()
-        table["dataset"] = {k: v for k, v in table["dataset"].items() if k != "path"}
-        return stable_hash(table)
+        return reduction_identity_hash(self.as_toml())
+
+
+def reduction_identity_hash(table: dict[str, Any]) -> str:
+    """Everything in a reduction definition's table (``as_toml``, or a results dir's ``config.toml``) that changes
+    results: all but the dataset's location."""
+    table = {**table, "dataset": {k: v for k, v in table["dataset"].items() if k != "path"}}
+    return stable_hash(table)
 
 
 def _reducer(table: Any, index: int, default_ipc: tuple[int, ...], storage: tuple[str, Any],
@@ -135,6 +140,9 @@ def parse_reduction(data: dict[str, Any], path: Path) -> ReductionConfig:
                                 f"valid: name, description, seeds, images_per_class")
     if not isinstance(bench.get("name"), str) or not bench["name"]:
         raise StorageBenchError(f"{path}: [benchmark].name must be a non-empty string")
+    problem = name_problem(bench["name"])
+    if problem:  # it names the results folder
+        raise StorageBenchError(f"{path}: [benchmark].name {bench['name']!r} {problem}")
     ipc = tuple(sorted(_int_list(bench.get("images_per_class"), f"{path}: [benchmark].images_per_class", 1)))
     storage_table = dict(data.get("storage", {}))
     storage = (storage_table.pop("compressor", "png"), storage_table.pop("level", "lossless"))

@@ -16,7 +16,7 @@ def is_reduction_dir(path: Path) -> bool:
     """Whether ``path`` holds a reduction benchmark's results (not a codec grid's)."""
     if not (path / "results.sqlite").is_file():
         return False
-    with ResultsDB(path / "results.sqlite") as db:
+    with ResultsDB(path / "results.sqlite", read_only=True) as db:
         return db.meta("kind") == "reduction"
 
 

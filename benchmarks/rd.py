@@ -15,6 +15,8 @@ import numpy as np
 
 from storagebench.compressors import LOSSLESS, ImageCodec, Level, level_label
 from storagebench.compressors.butteraugli import butteraugli_distance
+from storagebench.compressors.protocol import exact_bytes
+from storagebench.compressors.state import decoder_for
 from storagebench.errors import StorageBenchError
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "camera", "rocket", "immunohistochemistry")
@@ -49,6 +51,7 @@ def is_learned(codec: ImageCodec) -> bool:
 
 
 def card_rows(codec: ImageCodec, dataset: str, images: list[np.ndarray], levels: list[Level]) -> list[dict[str, Any]]:
+    decoder, _ = decoder_for(codec, levels)
     rows = []
     for level in levels:
         per_item = codec.item_levels(level, len(images))
@@ -56,7 +59,7 @@ def card_rows(codec: ImageCodec, dataset: str, images: list[np.ndarray], levels:
         sizes, metrics = [], []
         for image, item_level in zip(images, item_levels):
             stream = codec.encode(image, item_level)
-            decoded = codec.decode(stream, item_level)
+            decoded = decoder.decode(exact_bytes(stream, codec.name, f"a {dataset} image"), item_level)
             sizes.append(len(stream) * 8 / (image.shape[0] * image.shape[1]))
             metrics.append((psnr(image, decoded), ssim(image, decoded), butteraugli_distance(image, decoded)))
         values = np.array(metrics)

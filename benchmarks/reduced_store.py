@@ -20,8 +20,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from storagebench.benchmarks.store import commit_folder
+from storagebench.benchmarks.store import commit_folder, read_manifest, remove_stale_temporaries
 from storagebench.compressors import ImageCodec, Level, ReducedSet, level_label
+from storagebench.compressors.protocol import exact_bytes
 from storagebench.errors import StorageBenchError
 from storagebench.provenance import stable_hash
 
@@ -32,7 +33,8 @@ def _label_file(num_classes: int) -> tuple[str, np.dtype]:
 
 def payload_files(reduced: ReducedSet, codec: ImageCodec, level: Level, num_classes: int) -> dict[str, bytes]:
     """Relative path → bytes of everything stored for ``reduced``."""
-    files = {f"images/{i:05d}.{codec.name}": bytes(codec.encode(image, level)) for i, image in enumerate(reduced.images)}
+    files = {f"images/{i:05d}.{codec.name}": exact_bytes(codec.encode(image, level), codec.name, f"reduced image {i}")
+             for i, image in enumerate(reduced.images)}
     name, dtype = _label_file(num_classes)
     files[name] = np.asarray(reduced.labels).astype(dtype).tobytes()
     if reduced.step_sizes is not None:
@@ -53,14 +55,12 @@ class StoredReduction:
 
     def bytes_on_disk(self) -> dict[str, int]:
         """Bytes of the stored files by kind (images, labels, extra: step sizes and seed) and in total, read from
-        the file system."""
+        the file system: exactly the files the manifest lists (anything else in ``payload/`` is not the set's)."""
         sizes = {"images": 0, "labels": 0, "extra": 0}
-        for file in self.payload.rglob("*"):
-            if file.is_file():
-                relative = file.relative_to(self.payload).as_posix()
-                kind = "images" if relative.startswith("images/") else "labels" if relative.startswith("labels") \
-                    else "extra"
-                sizes[kind] += file.stat().st_size
+        for relative in self.manifest["files"]:
+            kind = "images" if relative.startswith("images/") else "labels" if relative.startswith("labels") \
+                else "extra"
+            sizes[kind] += (self.payload / relative).stat().st_size
         return {**sizes, "total": sum(sizes.values())}
 
     def load(self, codec: ImageCodec) -> ReducedSet:
@@ -85,14 +85,20 @@ class StoredReduction:
 class ReducedStore:
     def __init__(self, root: Path):
         self.root = Path(root) / "reduced"
+        remove_stale_temporaries(self.root)
 
     def ensure(self, key: dict[str, Any], make: Callable[[], ReducedSet], codec: ImageCodec, level: Level,
                num_classes: int) -> tuple[StoredReduction, bool]:
         """The stored set for ``key``, running ``make`` and storing its result first if absent; also says whether
         it did."""
         final = self.root / stable_hash(key)
-        if (final / "manifest.json").is_file():
-            return StoredReduction(final, json.loads((final / "manifest.json").read_text())), False
+        manifest = read_manifest(final, ("payload",))
+        if manifest is not None:
+            missing = [name for name in manifest["files"] if not (final / "payload" / name).is_file()]
+            if missing:
+                raise StorageBenchError(f"{final}: payload/{missing[0]} missing from the stored set; delete the "
+                                        f"folder and re-run")
+            return StoredReduction(final, manifest), False
         started = time.perf_counter()
         reduced = make()
         seconds = time.perf_counter() - started

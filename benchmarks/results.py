@@ -6,8 +6,12 @@ cell and test level), ``curve_cells`` (storage-curve sets), ``reduced_cells`` (c
 """
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import socket
 import sqlite3
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -53,6 +57,7 @@ CREATE VIEW IF NOT EXISTS results AS
 """
 
 SCHEMA_VERSION = "4"  # 2: label bytes per cell, curve cells; 3: decoder bytes and codec info per cell; 4: device
+MIGRATABLE = ("3",)  # older schemas a writer upgrades in place
 DEVICE_TABLES = ("cells", "curve_cells", "reduced_cells")  # schema 4 added their device column (3 → 4: all "cpu")
 
 CELL_COLUMNS = ("cell", "run_id", "train_level", "n", "seed", "train_bytes_per_image", "train_bytes_total",
@@ -62,32 +67,103 @@ CELL_COLUMNS = ("cell", "run_id", "train_level", "n", "seed", "train_bytes_per_i
                 "eval_seconds", "finished_at", "device")
 
 
+def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    if read_only:  # never creates the file, never writes to it
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+class DirLock:
+    """An exclusive lock on a results dir (``.lock`` in it) for the one command writing into it. A second writer is
+    refused at once, naming the holder; the lock goes with its process, however that ends (``flock``)."""
+
+    def __init__(self, folder: Path):
+        path = Path(folder) / ".lock"
+        try:
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StorageBenchError(f"{folder}: cannot write results here ({exc.strerror})") from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self.fd, 4096, 0).decode(errors="replace").strip() or "a process that has not said"
+            os.close(self.fd)
+            raise StorageBenchError(f"{folder}: in use by another storagebench command ({holder}); wait for it to "
+                                    f"finish, or run into another --out") from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, (f"pid {os.getpid()} on {socket.gethostname()}: {' '.join(sys.argv[:6])}, since "
+                            f"{_now()}").encode(), 0)
+
+    def release(self) -> None:
+        os.ftruncate(self.fd, 0)
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class ResultsDB:
-    def __init__(self, path: Path):
+    """``results.sqlite``. A writer (the default) holds the results dir's lock (``DirLock``) while it is open, creates
+    the tables and upgrades an older schema; ``read_only=True`` changes nothing on disk (analyses). Either way a file
+    that is not a readable results database, or one of another schema, is one error naming it, found before any
+    change."""
+
+    def __init__(self, path: Path, *, read_only: bool = False):
         self.path = Path(path)
-        self.conn = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
-        self.conn.row_factory = sqlite3.Row
+        self.lock = None if read_only else DirLock(self.path.parent)
+        try:
+            self.conn = _connect(self.path, read_only)
+        except sqlite3.DatabaseError as exc:
+            self._release()
+            raise self._unreadable(exc) from None
+        try:
+            self._open(read_only)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise self._unreadable(exc) from None
+        except StorageBenchError:
+            self.close()
+            raise
+
+    def _unreadable(self, exc: Exception) -> StorageBenchError:
+        return StorageBenchError(f"{self.path}: not a readable results database ({exc}); it is damaged or not "
+                                 f"storagebench's: restore it from a copy, or run into a new --out")
+
+    def _open(self, read_only: bool) -> None:
+        problem = self.conn.execute("PRAGMA quick_check").fetchone()[0]
+        if problem != "ok":
+            raise sqlite3.DatabaseError(problem)
+        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "meta" not in tables:
+            raise sqlite3.DatabaseError(f"an SQLite database without storagebench's tables "
+                                        f"({', '.join(sorted(tables))})")
+        version = self.meta("schema_version") if "meta" in tables else None
+        fresh = not tables or ("runs" in tables and self._count("runs") == 0 and version is None)
+        if not fresh and version not in MIGRATABLE + (SCHEMA_VERSION,):
+            raise StorageBenchError(f"{self.path}: written by another storagebench version (results schema "
+                                    f"{version or 1}, this one reads {SCHEMA_VERSION}); run into a new --out")
+        if read_only:
+            if fresh:
+                raise StorageBenchError(f"{self.path}: holds no results yet")
+            if version != SCHEMA_VERSION:
+                raise StorageBenchError(f"{self.path}: results schema {version}; any `storagebench run` or `curves` "
+                                        f"on this dir upgrades it to {SCHEMA_VERSION} in place")
+            return
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.executescript(SCHEMA)
-        self._check_version()
-
-    def _check_version(self) -> None:
-        """A results dir from another schema is refused before anything is trained into it."""
-        version = self.meta("schema_version")
         if version == "3":  # every schema-3 result was computed on the CPU
             self._add_device_columns()
-            version = self.meta("schema_version")
-        if version is None and self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0:
+        elif fresh:
             self.set_meta({"schema_version": SCHEMA_VERSION})
-        elif version != SCHEMA_VERSION:
-            self.close()
-            raise StorageBenchError(f"{self.path}: written by another storagebench version (results schema "
-                                    f"{version or 1}, this one reads {SCHEMA_VERSION}); run into a new --out")
+
+    def _count(self, table: str) -> int:
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
     def _add_device_columns(self) -> None:
         with self.conn:
@@ -100,6 +176,12 @@ class ResultsDB:
 
     def close(self) -> None:
         self.conn.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def __enter__(self) -> "ResultsDB":
         return self

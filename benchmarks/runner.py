@@ -3,10 +3,10 @@ store and is evaluated at every test level; the driver alone writes results, one
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import hashlib
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,19 +17,17 @@ import tomli_w
 
 from storagebench.benchmarks.config import BenchmarkConfig, absolute_spec
 from storagebench.benchmarks.results import ResultsDB
-from storagebench.benchmarks.store import CompressedSetStore, StoredSet, summarise_info
+from storagebench.benchmarks.store import CompressedSetStore, StoredSet, decode_verified, summarise_info
 from storagebench.compressors import COMPRESSORS, ImageCodec, Level, level_label
+from storagebench.compressors.state import decoder_for
 from storagebench.errors import StorageBenchError
+from storagebench.log import say
 from storagebench.parallel import active_executor, parallel_map
 from storagebench.provenance import git_commit, library_versions, machine
 from storagebench.tasks import DATASETS, TASKS, LabelledSplits, Task
 from storagebench.tasks.dataset import targets_digest
 from storagebench.tasks.device import describe_device, on_device, requested_device
 from storagebench.tasks.subsets import stratified_order
-
-
-def say(message: str) -> None:
-    print(f"storagebench: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -127,7 +125,8 @@ def write_config(out: Path, table: dict[str, Any]) -> None:
 
 
 def _open_results(plan: Plan, out: Path) -> ResultsDB:
-    return open_results(plan, out, {"original_level": level_label(plan.codec.original_level)})
+    return open_results(plan, out, {"original_level": level_label(plan.codec.original_level),
+                                    "compressor": json.dumps({"name": plan.codec.name, "version": plan.codec.version})})
 
 
 def open_results(plan: Any, out: Path, meta: dict[str, str]) -> ResultsDB:
@@ -174,31 +173,44 @@ def _ensure(plan: Plan, store: CompressedSetStore, split: str, indices: np.ndarr
     return entry
 
 
-def train_and_score(plan: Plan, images: np.ndarray, targets: np.ndarray, seed: int,
-                    tests: dict[Level, tuple[StoredSet, np.ndarray]],
-                    device: tuple[str, bool] = ("cpu", False)) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Train one model on decoded images and evaluate it on each decoded test set: the unit of work of a cell.
-    ``device`` is the (``--device``, ``--amp``) choice, resolved here, where the cell runs."""
+def train_and_evaluate(plan: Plan, images: np.ndarray, targets: Any, seed: int, tests: dict[str, np.ndarray],
+                       device: tuple[str, bool] = ("cpu", False)) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Train one model on ``images`` and evaluate it on each test set (label → images): the record of its training
+    and each test set's metrics. ``device`` is the (``--device``, ``--amp``) choice, resolved here, where it runs."""
     one_thread_per_cell()
     with on_device(*device):
         started = time.perf_counter()
         model = plan.task.train(images, targets, len(plan.splits.classes), seed=seed)
         trained = time.perf_counter()
-        evaluations = []
-        for level, (test_entry, test_images) in tests.items():
-            metrics = plan.task.evaluate(model, test_images, plan.splits.test.targets())
-            evaluations.append({"test_level": level_label(level), "test_manifest_sha256": test_entry.manifest_sha256,
-                                "test_bytes_per_image": float(test_entry.sizes.mean()), "error": metrics["error"],
-                                "metrics": metrics})
+        metrics = {label: plan.task.evaluate(model, test_images, plan.splits.test.targets())
+                   for label, test_images in tests.items()}
         where = describe_device()
+    return {"train_sha256": training_digest(images, targets), "steps": plan.task.steps_for(len(images)),
+            "device": where, "train_seconds": round(trained - started, 3),
+            "eval_seconds": round(time.perf_counter() - trained, 3)}, metrics
+
+
+def training_digest(images: np.ndarray, targets: Any) -> str:
+    """sha256 of exactly what a model was trained on: the pixels and their targets."""
     digest = hashlib.sha256(np.ascontiguousarray(images).data)
     if isinstance(targets, list):  # one box array per image
         digest.update(targets_digest(targets).encode())
     else:
         digest.update(np.ascontiguousarray(targets, dtype=np.int64 if targets.ndim == 1 else targets.dtype).data)
-    return {"train_sha256": digest.hexdigest(), "steps": plan.task.steps_for(len(images)), "device": where,
-            "train_seconds": round(trained - started, 3),
-            "eval_seconds": round(time.perf_counter() - trained, 3)}, evaluations
+    return digest.hexdigest()
+
+
+def train_and_score(plan: Plan, images: np.ndarray, targets: Any, seed: int,
+                    tests: dict[Level, tuple[StoredSet, np.ndarray]],
+                    device: tuple[str, bool] = ("cpu", False)) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``train_and_evaluate`` on decoded test sets from the store: the unit of work of a cell, with each
+    evaluation's test manifest and bytes."""
+    decoded = {level_label(level): test_images for level, (_, test_images) in tests.items()}
+    trained, metrics = train_and_evaluate(plan, images, targets, seed, decoded, device)
+    evaluations = [{"test_level": level_label(level), "test_manifest_sha256": entry.manifest_sha256,
+                    "test_bytes_per_image": float(entry.sizes.mean()), "error": metrics[level_label(level)]["error"],
+                    "metrics": metrics[level_label(level)]} for level, (entry, _) in tests.items()]
+    return trained, evaluations
 
 
 def one_thread_per_cell() -> None:
@@ -215,7 +227,7 @@ def _train_cell(job: dict[str, Any], cell: Cell) -> tuple[dict[str, Any], list[d
     positions = np.searchsorted(pool_index, subset)
     trained, evaluations = train_and_score(plan, train_images[positions], plan.splits.train.targets(subset),
                                            cell.seed, job["test"], job["device"])
-    decoder = plan.codec.decoder_bytes(cell.level)
+    decoder = job["decoder_bytes"][level_label(cell.level)]  # measured: the serialized declared state
     total = int(train_entry.sizes[positions].sum()) + (decoder if plan.config.count_decoder_bytes else 0)
     row = {"cell": cell.key, "train_level": level_label(cell.level), "n": cell.n, "seed": cell.seed,
            "train_bytes_per_image": total / cell.n, "train_bytes_total": total,
@@ -251,9 +263,18 @@ def train_cells(plan: Plan, db: ResultsDB, train_one: Callable[[dict[str, Any], 
     run_id = db.start_run(plan.config.identity_hash(), git_commit(), library_versions(), where, workers)
     plan.splits.train.target_sizes  # noqa: B018  (computed once here, not in every worker)
     job = {"plan": plan, "device": device, **shared}
-    for result in parallel_map(train_one, job, sorted(cells, key=lambda c: -size(c)), workers=workers,
-                               total=len(cells), desc="train cells", unit="cell", ordered=False, gpu=True):
+    for result in parallel_map(functools.partial(_naming_cell, train_one), job, sorted(cells, key=lambda c: -size(c)),
+                               workers=workers, total=len(cells), desc="train cells", unit="cell", ordered=False,
+                               gpu=True):
         write(result, run_id)
+
+
+def _naming_cell(train_one: Callable[[dict[str, Any], Any], Any], job: dict[str, Any], cell: Any) -> Any:
+    """``train_one(job, cell)``; a problem it reports names the cell (every cell type has a ``key``)."""
+    try:
+        return train_one(job, cell)
+    except StorageBenchError as exc:
+        raise StorageBenchError(f"cell {cell.key}: {exc}") from None
 
 
 def _record_baselines(plan: Plan, db: ResultsDB, store: CompressedSetStore, workers: int) -> None:
@@ -268,6 +289,8 @@ def _record_baselines(plan: Plan, db: ResultsDB, store: CompressedSetStore, work
 def run(plan: Plan, out: Path, cache_root: Path, workers: int,
         on_cell: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None) -> RunReport:
     """Train the plan's pending cells into ``out``; ``on_cell(cell, evaluations)`` is called after each is saved."""
+    from storagebench.benchmarks.baselines import record_baseline_errors
+
     db = _open_results(plan, out)
     try:
         store = CompressedSetStore(cache_root)
@@ -277,28 +300,37 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int,
         report = RunReport(len(plan.cells), cells_skipped=len(plan.cells) - len(pending))
         if not pending:
             say(f"all {report.cells_total} cells already done: nothing to encode or train")
-            return report
-        if report.cells_skipped:
+        elif report.cells_skipped:
             say(f"resuming: {report.cells_skipped} of {report.cells_total} cells already done, "
                 f"{len(pending)} to train")
-        prepare_codec(plan, cache_root, workers)
-        pool_index = plan.train_pool
-        test_index = np.arange(len(plan.splits.test))
-        entries = {"train": {level: _ensure(plan, store, "train", pool_index, level, workers, report)
-                             for level in dict.fromkeys(c.level for c in pending)},
-                   "test": {level: _ensure(plan, store, "test", test_index, level, workers, report)
-                            for level in plan.test_levels}}
-        decoded = {split: {level: (entry, entry.decode(plan.codec, workers)) for level, entry in by_level.items()}
-                   for split, by_level in entries.items()}
-
-        def write(result: tuple[dict[str, Any], list[dict[str, Any]]], run_id: int) -> None:
-            db.write_cell({**result[0], "run_id": run_id}, result[1])
-            report.cells_trained += 1
-            if on_cell is not None:
-                on_cell({**result[0], "run_id": run_id}, result[1])
-
-        train_cells(plan, db, _train_cell, pending, size=lambda c: c.n, workers=workers,
-                    shared=dict(pool_index=pool_index, **decoded), write=write)
+        if pending:
+            _train_grid(plan, db, store, pending, workers, cache_root, report, on_cell)
+        record_baseline_errors(plan, db, workers)
     finally:
         db.close()
     return report
+
+
+def _train_grid(plan: Plan, db: ResultsDB, store: CompressedSetStore, pending: list[Cell], workers: int,
+                cache_root: Path, report: RunReport,
+                on_cell: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None) -> None:
+    """Fit the codec, encode (or reuse) the sets the pending cells need, decode them once, train the cells."""
+    prepare_codec(plan, cache_root, workers)
+    decoder, decoder_bytes = decoder_for(plan.codec, [*dict.fromkeys(c.level for c in pending), *plan.test_levels])
+    pool_index = plan.train_pool
+    test_index = np.arange(len(plan.splits.test))
+    entries = {"train": {level: _ensure(plan, store, "train", pool_index, level, workers, report)
+                         for level in dict.fromkeys(c.level for c in pending)},
+               "test": {level: _ensure(plan, store, "test", test_index, level, workers, report)
+                        for level in plan.test_levels}}
+    decoded = {split: {level: (entry, decode_verified(entry, decoder, plan.splits.split(split).images, workers))
+                       for level, entry in by_level.items()} for split, by_level in entries.items()}
+
+    def write(result: tuple[dict[str, Any], list[dict[str, Any]]], run_id: int) -> None:
+        db.write_cell({**result[0], "run_id": run_id}, result[1])
+        report.cells_trained += 1
+        if on_cell is not None:
+            on_cell({**result[0], "run_id": run_id}, result[1])
+
+    train_cells(plan, db, _train_cell, pending, size=lambda c: c.n, workers=workers,
+                shared=dict(pool_index=pool_index, decoder_bytes=decoder_bytes, **decoded), write=write)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from storagebench.compressors import ImageCodec, Level, level_label
+from storagebench.compressors import LOSSLESS, ImageCodec, Level, level_label
+from storagebench.compressors.protocol import exact_bytes
 from storagebench.errors import StorageBenchError
+from storagebench.log import say
 from storagebench.malloc import tune_malloc
 from storagebench.parallel import parallel_map
 from storagebench.paths import cache_home
@@ -52,11 +55,11 @@ def describe_level(level: Level | list[Level]) -> str:
 
 def _encode_chunk(job: dict[str, Any], bounds: tuple[int, int]) -> list[tuple[bytes, dict[str, float]]]:
     images, indices, codec, level = job["images"], job["indices"], job["codec"], job["level"]
-    return [_encoded(codec.encode_with_info(images[indices[j]], item_level(level, j))) for j in range(*bounds)]
-
-
-def _encoded(result: tuple[bytes, dict[str, float]]) -> tuple[bytes, dict[str, float]]:
-    return bytes(result[0]), result[1]
+    encoded = []
+    for j in range(*bounds):
+        stream, info = codec.encode_with_info(images[indices[j]], item_level(level, j))
+        encoded.append((exact_bytes(stream, codec.name, f"item {indices[j]}"), info))
+    return encoded
 
 
 def summarise_info(info: list[dict[str, float]]) -> tuple[dict[str, list[float]], dict[str, dict[str, float]]]:
@@ -69,8 +72,23 @@ def summarise_info(info: list[dict[str, float]]) -> tuple[dict[str, list[float]]
 
 def _decode_chunk(job: dict[str, Any], bounds: tuple[int, int]) -> np.ndarray:
     blob, starts, ends, codec, level = job["blob"], job["starts"], job["ends"], job["codec"], job["level"]
-    return np.stack([np.asarray(codec.decode(blob[starts[j]:ends[j]].tobytes(), item_level(level, j)))
-                     for j in range(*bounds)])
+    decoded = []
+    for j in range(*bounds):
+        try:
+            decoded.append(np.asarray(codec.decode(blob[starts[j]:ends[j]].tobytes(), item_level(level, j))))
+        except StorageBenchError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (a codec's decoder may raise anything; say which item and why)
+            raise StorageBenchError(f"{codec.name}: decoding item {j} at level {item_level(level, j)!r} failed "
+                                    f"({type(exc).__name__}: {exc}); a decoder is given only the bitstream, the level "
+                                    f"and the state the codec declares (fitted_state)") from None
+    wrong = next((j for j, image in zip(range(*bounds), decoded)
+                  if image.shape != job["shape"] or image.dtype != np.uint8), None)
+    if wrong is not None:
+        image = decoded[wrong - bounds[0]]
+        raise StorageBenchError(f"{codec.name} decoded item {wrong} to {image.dtype} {image.shape}, expected uint8 "
+                                f"{job['shape']}")
+    return np.stack(decoded)
 
 
 @dataclass(frozen=True)
@@ -99,7 +117,11 @@ class StoredSet:
 
     def blob(self) -> np.ndarray:
         """All stored bitstreams back to back (uint8), each checked against its manifest sha256."""
-        blob = np.frombuffer(self.bitstreams_path.read_bytes(), dtype=np.uint8)
+        try:
+            blob = np.frombuffer(self.bitstreams_path.read_bytes(), dtype=np.uint8)
+        except FileNotFoundError:
+            raise StorageBenchError(f"{self.path}: bitstreams.bin missing from the cache entry; delete the folder "
+                                    f"and re-run") from None
         ends = np.cumsum(self.sizes)
         if len(blob) != (ends[-1] if len(ends) else 0):
             raise StorageBenchError(f"{self.path}: corrupt cache entry ({len(blob)} bytes stored, manifest "
@@ -124,21 +146,33 @@ class StoredSet:
         """Decode every item, in parallel, into one uint8 array: the exact arrays training will see."""
         level, count = self.levels, len(self.sizes)
         ends = np.cumsum(self.sizes)
-        job = {"blob": self.blob(), "starts": ends - self.sizes, "ends": ends, "codec": codec, "level": level}
+        job = {"blob": self.blob(), "starts": ends - self.sizes, "ends": ends, "codec": codec, "level": level,
+               "shape": tuple(self.manifest["item_shape"])}
         parts = list(parallel_map(_decode_chunk, job, _chunks(count), workers=workers, total=count,
                                   desc=f"decode {self.manifest['split']} {describe_level(level)}", unit="img",
                                   weight=lambda b: b[1] - b[0]))
-        decoded = np.concatenate(parts)
-        expected = (count, *self.manifest["item_shape"])
-        if decoded.shape != expected or decoded.dtype != np.uint8:
-            raise StorageBenchError(f"{codec.name} decoded {self.path.name} to {decoded.dtype} {decoded.shape}, "
-                                    f"expected uint8 {expected}")
-        return decoded
+        return np.concatenate(parts)  # every item checked for shape and dtype where it was decoded
+
+
+def decode_verified(entry: StoredSet, decoder: ImageCodec, images: np.ndarray, workers: int) -> np.ndarray:
+    """``entry.decode`` by ``decoder`` (an instance restored from declared state, never the one that encoded). An
+    entry at the lossless level must also give back its source ``images`` bit for bit: a "lossless" that is not
+    would pass for the original format and move every baseline."""
+    decoded = entry.decode(decoder, workers)
+    if entry.manifest["level"] == LOSSLESS:
+        changed = np.flatnonzero((decoded != images[entry.dataset_index]).reshape(len(decoded), -1).any(axis=1))
+        if len(changed):
+            raise StorageBenchError(f"{decoder.name}: its {LOSSLESS!r} level changed the pixels of {len(changed)} of "
+                                    f"{len(decoded)} {entry.manifest['split']} images (the first: dataset index "
+                                    f"{entry.dataset_index[changed[0]]}); a lossless level must reproduce them bit "
+                                    f"for bit")
+    return decoded
 
 
 class CompressedSetStore:
     def __init__(self, root: Path):
         self.root = Path(root)
+        remove_stale_temporaries(self.root)
 
     @staticmethod
     def key(fingerprint: str, split: str, indices: np.ndarray, codec: ImageCodec,
@@ -149,10 +183,8 @@ class CompressedSetStore:
 
     def lookup(self, key: dict[str, Any]) -> StoredSet | None:
         path = self.root / stable_hash(key)
-        manifest_path = path / "manifest.json"
-        if not manifest_path.is_file():
-            return None
-        return StoredSet(path, json.loads(manifest_path.read_text()))
+        manifest = read_manifest(path, ("bitstreams.bin",))
+        return None if manifest is None else StoredSet(path, manifest)
 
     def ensure(self, images: np.ndarray, indices: np.ndarray, codec: ImageCodec, level: Level | list[Level], *,
                fingerprint: str, split: str, workers: int) -> tuple[StoredSet, bool]:
@@ -194,10 +226,61 @@ class CompressedSetStore:
         return StoredSet(final, json.loads((final / "manifest.json").read_text()))
 
 
+def read_manifest(path: Path, payload: tuple[str, ...]) -> dict[str, Any] | None:
+    """The manifest of the entry folder ``path`` (named by the hash of its key), or None if there is no entry.
+
+    A folder without its manifest is not an entry (``commit_folder`` renames only complete folders): it was damaged
+    by hand, so it is removed and rebuilt. A manifest whose key does not hash to the folder's name (an entry copied
+    or renamed), that is not JSON, or whose ``payload`` files are missing is one error naming the folder."""
+    if not path.exists():
+        return None
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        say(f"{path}: cache entry without its manifest.json (damaged); removing it, it is rebuilt")
+        shutil.rmtree(path)
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StorageBenchError(f"{manifest_path}: corrupt cache manifest ({exc}); delete {path} and re-run") from None
+    if not isinstance(manifest, dict) or stable_hash(manifest.get("key")) != path.name:
+        raise StorageBenchError(f"{path}: its manifest describes another entry (its key does not hash to the folder's "
+                                f"name: copied or renamed?); delete the folder and re-run")
+    missing = [name for name in payload if not (path / name).exists()]
+    if missing:
+        raise StorageBenchError(f"{path}: {', '.join(missing)} missing from the cache entry; delete the folder and "
+                                f"re-run")
+    return manifest
+
+
+def _temporary_name(final: Path) -> str:
+    return f".tmp-{final.name}-{socket.gethostname()}-{os.getpid()}"
+
+
+def remove_stale_temporaries(root: Path) -> None:
+    """Remove temporary folders that a killed process of this host left (``.tmp-<entry>-<host>-<pid>``, the pid no
+    longer running); those of live processes and of other hosts sharing the cache are left alone."""
+    host = socket.gethostname()
+    for tmp in root.glob(".tmp-*") if root.is_dir() else ():
+        pid = tmp.name.rpartition("-")[2]
+        if pid.isdigit() and tmp.name.endswith(f"-{host}-{pid}") and not _running(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def commit_folder(final: Path, files: dict[str, bytes]) -> None:
     """Write ``files`` (relative path → bytes, each synced) into a temporary folder and rename it to ``final``, so
     the folder is complete or absent; if another process got there first, its identical folder stays."""
-    tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}")
+    tmp = final.with_name(_temporary_name(final))
     shutil.rmtree(tmp, ignore_errors=True)
     for relative, payload in files.items():
         target = tmp / relative

@@ -19,6 +19,7 @@ from storagebench.benchmarks.config import BenchmarkConfig, load_config
 from storagebench.benchmarks.report import write_json_atomic
 from storagebench.benchmarks.runner import Plan, make_plan, prepare_codec, say
 from storagebench.compressors import COMPRESSORS
+from storagebench.compressors.containment import isolation
 from storagebench.compressors.validation import Limits, ValidationReport, validate
 from storagebench.errors import StorageBenchError
 
@@ -71,12 +72,15 @@ def sample_images(plan: Plan) -> list[np.ndarray]:
 
 
 def validate_plan(plan: Plan, cache_root: Path, limits: Limits, workers: int) -> ValidationReport:
-    prepare_codec(plan, cache_root, workers)  # a learned codec fits first: its declared state is what decoders may use
+    """Validation on the benchmark's own images. A learned codec fits here first (its checkpoints cached), so the
+    contained processes' own ``fit`` on the same training pool finds them."""
+    prepare_codec(plan, cache_root, workers)
     levels = list(dict.fromkeys([*plan.train_levels, *plan.test_levels]))
     say(f"validating {plan.config.compressor} on {2 * SAMPLE_IMAGES} images × {len(levels)} levels in separate "
-        f"processes (limits: {limits.call_seconds:g} s per call, {limits.memory_mb} MiB)")
-    return validate(plan.config.compressor, dataclasses.asdict(plan.codec.params), plan.codec.fitted_state(),
-                    sample_images(plan), levels, limits)
+        f"contained processes (limits: {limits.call_seconds:g} s per call, {limits.memory_mb} MiB; "
+        f"{isolation().description})")
+    return validate(plan.config.compressor, dataclasses.asdict(plan.codec.params), sample_images(plan), levels,
+                    limits, fit_images=plan.splits.train.images[plan.train_pool], cache=cache_root / "codecs")
 
 
 def load_submission(config_path: str | None, spec: str, params: list[str], levels: list[str] | None,

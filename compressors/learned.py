@@ -4,9 +4,9 @@ the benchmark's own training images (no pretrained weights: none can be fetched 
 A level is CompressAI's quality index 1..8 (its MSE λ table) or "lossless" (PNG). Bytes are the entropy-coded
 strings of ``compress()`` behind a small header (height, width, channels, and the length of the first string when
 there are two), decoded with ``decompress()``. Training is bounded: a fixed number of Adam steps on one thread,
-deterministic for a seed; checkpoints are cached by the sha256 of everything that makes them. A checkpoint is the
-decoder's state too: ``decoder_bytes`` reports the size of the synthesis side (float32), which a benchmark can
-count in storage.
+deterministic for a seed; checkpoints are cached by the sha256 of everything that makes them. The fitted instance
+encodes with the whole model; a decoder gets only the synthesis side (``fitted_state``: the weights of ``g_s``,
+``h_s`` and the entropy models, serialized by torch), whose bytes the harness counts as the level's decoder bytes.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from storagebench.errors import StorageBenchError
 
 LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800)  # CompressAI's MSE λ per quality
 HEADER = struct.Struct(">HHB")
+ENCODER_PARTS = ("g_a.", "h_a.")  # analysis transforms: only the encoder runs them
 LENGTH = struct.Struct(">I")
 
 
@@ -54,7 +55,8 @@ class LearnedCodec(ImageCodec):
     def __init__(self, params: Any):
         super().__init__(params)
         self.models: dict[str, Any] = {}
-        self.checkpoints: dict[str, dict[str, str]] = {}
+        self.checkpoints: dict[str, dict[str, str]] = {}  # fitted instance: level label → path and sha256
+        self.decoders: dict[str, dict[str, Any]] = {}  # restored instance: level label → declared decoder state
 
     def parse_level(self, value: Any) -> Level:
         return check_number(value, 1, len(LAMBDAS), f"{self.architecture} levels are CompressAI qualities",
@@ -65,15 +67,25 @@ class LearnedCodec(ImageCodec):
         from storagebench.compressors.learned_training import train_checkpoints
 
         wanted = [lv for lv in levels if lv != LOSSLESS]
-        self.restore({"checkpoints": train_checkpoints(self, images, wanted, Path(cache), workers)})
-
-    def fitted_state(self) -> dict[str, Any]:
-        return {"checkpoints": dict(self.checkpoints)} if self.checkpoints else {}
-
-    def restore(self, state: dict[str, Any]) -> None:
         # Models load on first use: the process that fits must not run torch before it forks workers.
-        self.checkpoints = {label: dict(c) for label, c in state.get("checkpoints", {}).items()}
+        self.checkpoints = train_checkpoints(self, images, wanted, Path(cache), workers)
         self.models.clear()
+
+    def fitted_state(self, level: Level) -> dict[str, Any]:
+        if level == LOSSLESS:
+            return {}
+        import torch
+
+        torch.set_num_threads(1)  # the state must not depend on threading (nor start a thread pool before a fork)
+        model = self._model(level)
+        decoder = {name: p for name, p in model.state_dict().items() if not name.startswith(ENCODER_PARTS)}
+        buffer = io.BytesIO()
+        torch.save(decoder, buffer)
+        return {"channels": int(model.g_s[-1].out_channels), "weights": buffer.getvalue()}
+
+    def restore(self, level: Level, state: dict[str, Any]) -> None:
+        self.decoders[level_label(level)] = state
+        self.models.pop(level_label(level), None)
 
     def identity(self) -> dict[str, Any]:
         return {**super().identity(), "checkpoints": {k: v["sha256"] for k, v in sorted(self.checkpoints.items())}}
@@ -101,35 +113,34 @@ class LearnedCodec(ImageCodec):
         model.g_s[-1] = deconv(self.params.N, channels)
         return model
 
-    def load_model(self, payload: bytes) -> Any:
-        import torch
-
-        saved = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
-        model = self.build(int(saved["channels"]))
-        model.load_state_dict(saved["state"])
+    def load_model(self, channels: int, state: dict[str, Any], strict: bool = True) -> Any:
+        model = self.build(channels)
+        model.load_state_dict(state, strict=strict)
         model.update(force=True)
         model.eval()
         return model
 
     def _model(self, level: Level) -> Any:
+        """The whole model of a fitted instance (it encodes), or the synthesis side a restored one was given."""
+        import torch
+
         label = level_label(level)
         if label not in self.models:
-            checkpoint = self.checkpoints.get(label)
-            if checkpoint is None:
-                raise StorageBenchError(f"{self.name}: no trained model for level {label}; the benchmark trains one "
-                                        f"per level before encoding (fit)")
-            payload = Path(checkpoint["path"]).read_bytes()
-            if hashlib.sha256(payload).hexdigest() != checkpoint["sha256"]:
-                raise StorageBenchError(f"{checkpoint['path']}: checkpoint does not match its sha256; delete it")
-            self.models[label] = self.load_model(payload)
+            if label in self.checkpoints:
+                checkpoint = self.checkpoints[label]
+                payload = Path(checkpoint["path"]).read_bytes()
+                if hashlib.sha256(payload).hexdigest() != checkpoint["sha256"]:
+                    raise StorageBenchError(f"{checkpoint['path']}: checkpoint does not match its sha256; delete it")
+                saved = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+                self.models[label] = self.load_model(int(saved["channels"]), saved["state"])
+            elif label in self.decoders:
+                declared = self.decoders[label]
+                weights = torch.load(io.BytesIO(declared["weights"]), map_location="cpu", weights_only=True)
+                self.models[label] = self.load_model(int(declared["channels"]), weights, strict=False)
+            else:
+                raise StorageBenchError(f"{self.name}: no model for level {label}; the benchmark trains one per level "
+                                        f"before encoding (fit), and a decoder is given its synthesis side (restore)")
         return self.models[label]
-
-    def decoder_bytes(self, level: Level) -> int:
-        if level == LOSSLESS:
-            return 0
-        model = self._model(level)
-        decoder = [p for name, p in model.state_dict().items() if not name.startswith(("g_a.", "h_a."))]
-        return int(sum(p.numel() * 4 for p in decoder if p.is_floating_point()))
 
     # ---- coding ---------------------------------------------------------------------------------------------
     def encode(self, image: np.ndarray, level: Level) -> bytes:

@@ -8,7 +8,7 @@ from typing import Any
 import imagecodecs
 import numpy as np
 
-from storagebench.compressors.protocol import LOSSLESS, ImageCodec, Level, check_number
+from storagebench.compressors.protocol import LOSSLESS, ImageCodec, Level
 from storagebench.compressors.registry import COMPRESSORS
 
 

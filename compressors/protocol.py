@@ -4,8 +4,10 @@ A level is a JSON scalar: a number for a codec's numeric knob (JPEG XL distance,
 naming a special setting such as ``"lossless"``. ``level_label`` gives the canonical text stored in results.
 
 Everything a decoder may use is the bitstream, the level, the codec's parameters and, for codecs that learn from
-data (``fit``), the state ``fitted_state`` declares: ``storagebench submit`` decodes in a fresh process given only
-those, so nothing can travel outside the counted bytes.
+data (``fit``), the state ``fitted_state(level)`` declares. Decoding always happens in a fresh instance built from the
+parameters and ``restore``d from that state as the harness serialized it (``compressors/state.py``), never in the
+instance that encoded; the harness counts the serialized state's bytes as the level's decoder bytes.
+``storagebench submit`` also decodes in a separate, contained process, so nothing can travel outside those bytes.
 """
 from __future__ import annotations
 
@@ -67,20 +69,18 @@ class ImageCodec(abc.ABC):
     # Codecs that learn from the benchmark's training images (learned codecs) override these three.
     def fit(self, images: np.ndarray, levels: list[Level], cache: Path, workers: int = 1) -> None:
         """Learn whatever the codec needs for ``levels`` from training images (in up to ``workers`` processes);
-        cache it under ``cache``."""
+        cache it under ``cache``. The instance that fitted encodes; it never decodes."""
 
-    def fitted_state(self) -> dict[str, Any]:
-        """JSON describing what ``fit`` produced (e.g. checkpoint paths and sha256): with the params, all a decoder
-        may know besides the bitstream; ``restore`` takes it back in another process."""
+    def fitted_state(self, level: Level) -> dict[str, Any]:
+        """Everything a decoder of ``level`` needs besides the bitstream and the params (e.g. the synthesis side of
+        a learned model), as JSON values and exact ``bytes``. The harness serializes it and counts its bytes as the
+        level's decoder bytes (``[compressor] count_decoder_bytes = true`` adds them to storage); a file it names is
+        not part of it, and a decoder may not read one."""
         return {}
 
-    def restore(self, state: dict[str, Any]) -> None:
-        """Take back ``fitted_state()`` of another instance (a fresh process)."""
-
-    def decoder_bytes(self, level: Level) -> int:
-        """Bytes of learned decoder state a reader needs for ``level`` (0 for classic codecs); a benchmark can count
-        them in storage (``[compressor] count_decoder_bytes = true``)."""
-        return 0
+    def restore(self, level: Level, state: dict[str, Any]) -> None:
+        """Take back ``fitted_state(level)`` of the instance that fitted, in a fresh instance (often a fresh
+        process): afterwards this instance decodes ``level``."""
 
     def item_levels(self, level: Level, count: int) -> Level | list[Level]:
         """The level of each of ``count`` items encoded together at ``level`` (one level for all by default)."""
@@ -104,3 +104,14 @@ def check_number(value: Any, low: float, high: float, description: str, *, integ
         return float(value)
     names = "".join(f' or "{e}"' for e in extra)
     raise ValueError(f"{description} in {'(' if low_open else '['}{low:g}, {high:g}]{names}, got {value!r}")
+
+
+def exact_bytes(stream: Any, codec_name: str, what: str) -> bytes:
+    """``stream`` if it is exactly ``bytes``; a subclass could carry data outside the bitstream (an attribute
+    travels when it is pickled), and anything else is not a bitstream."""
+    if type(stream) is not bytes:
+        from storagebench.errors import StorageBenchError
+
+        raise StorageBenchError(f"{codec_name}: encode returned {type(stream).__module__}.{type(stream).__qualname__} "
+                                f"for {what}; a bitstream must be exactly bytes")
+    return stream

@@ -56,6 +56,9 @@ class Randomized(ImageCodec):
         if params.codec == self.name:
             raise StorageBenchError("[compressor].codec: randomized cannot wrap itself")
         self.inner = COMPRESSORS.create(params.codec, params.inner, "[compressor].inner")
+        if type(self.inner).fit is not ImageCodec.fit:
+            raise StorageBenchError(f"[compressor].codec: {params.codec!r} learns from data (fit); randomized wraps "
+                                    f"codecs that need no fitting")
         if self.inner.level_range is None:
             raise StorageBenchError(f"[compressor].codec: {params.codec!r} has no numeric level range to spread "
                                     f"levels over")

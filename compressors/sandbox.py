@@ -1,10 +1,17 @@
-"""The child side of compressor validation: ``python -m storagebench.compressors.sandbox JOB RESULT``.
+"""The child side of compressor validation: ``python -m storagebench.compressors.sandbox JOB RESULT``, started and
+contained by ``compressors/containment.py``.
 
-It runs in a fresh interpreter (spawned, not forked: nothing of the parent's memory), in its own empty working and
-temporary folder, under a memory limit. It builds the compressor from its spec, parameters and declared fitted
-state only, runs the job's calls and pickles what they returned to RESULT. Before and after each call it writes a
-line to the progress channel (the original stdout; the compressor's own prints go to stderr), so the parent can
-stop a call that does not return within the time limit.
+Before anything else it installs an audit hook that refuses socket calls. It builds the compressor from its spec
+and parameters only, runs the job and pickles what came back to RESULT, reduced to plain types first: a bitstream
+only if it is exactly ``bytes``, decoded images as plain numpy arrays, declared state as the harness serialized it.
+Before and after each call it writes a line to the progress channel (the original stdout; the compressor's own
+prints go to stderr), so the parent can stop a call that does not return within its limit; it ends with
+``finished`` and leaves at once, whatever threads the compressor left behind.
+
+Two jobs: ``encode`` (fit on the training images, encode every image at every level twice, decode once in the same
+instance, serialize the declared state of every level) and ``decode`` (restore a fresh instance from the declared
+state, decode the other process's bytes before anything else, then fit and encode again for cross-process
+determinism).
 """
 from __future__ import annotations
 
@@ -13,11 +20,18 @@ import pickle
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from storagebench.compressors.protocol import level_label
+NETWORK_EVENTS = ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
+                  "socket.gethostbyname", "socket.gethostbyaddr")
+
+
+def refuse_network(event: str, args: tuple) -> None:
+    if event in NETWORK_EVENTS:
+        raise PermissionError(f"no network in a contained process ({event})")
 
 
 class Progress:
@@ -41,15 +55,37 @@ def _timed(progress: Progress, what: str, call: Callable[[], Any]) -> tuple[Any,
 def _load(job: dict[str, Any]) -> Any:
     from storagebench.compressors import COMPRESSORS
 
-    codec = COMPRESSORS.create(job["spec"], job["params"], "[compressor]")
-    if job.get("state"):
-        codec.restore(job["state"])
-    return codec
+    return COMPRESSORS.create(job["spec"], job["params"], "[compressor]")
+
+
+def _plain_stream(stream: Any) -> bytes | tuple[str, str]:
+    """The bitstream if it is exactly bytes; else only the name of what it was (nothing of it crosses)."""
+    return stream if type(stream) is bytes else ("not bytes", f"{type(stream).__module__}.{type(stream).__qualname__}")
+
+
+def _plain_array(image: Any) -> np.ndarray:
+    return np.array(image, copy=True, subok=False)
+
+
+def _fit(codec: Any, job: dict[str, Any], progress: Progress) -> float:
+    return _timed(progress, f"fit on {len(job['fit_images'])} training images",
+                  lambda: codec.fit(job["fit_images"], job["levels"], Path(job["cache"]), 1))[1]
+
+
+def _states(codec: Any, job: dict[str, Any], progress: Progress) -> dict[str, bytes]:
+    from storagebench.compressors.protocol import level_label
+    from storagebench.compressors.state import pack_state
+
+    return {level_label(level): _timed(progress, f"fitted_state at level {level!r}",
+                                       lambda: pack_state(codec.fitted_state(level)))[0] for level in job["levels"]}
 
 
 def encode_job(codec: Any, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """Encode every image at every level twice (determinism), decode once (in the process that encoded)."""
+    """Fit, then encode every image at every level twice (determinism) and decode once in this instance."""
+    from storagebench.compressors.protocol import level_label
+
     out: dict[str, Any] = {"levels": {}, "streams": {}, "again": {}, "decoded": {}, "seconds": []}
+    out["fit_seconds"] = _fit(codec, job, progress)
     for level in job["levels"]:
         per_item = codec.item_levels(level, len(job["images"]))
         levels = per_item if isinstance(per_item, list) else [per_item] * len(job["images"])
@@ -60,40 +96,53 @@ def encode_job(codec: Any, job: dict[str, Any], progress: Progress) -> dict[str,
             what = f"encode of image {i} at level {item_level!r}"
             stream, seconds = _timed(progress, what, lambda: codec.encode(image, item_level))
             second, seconds_again = _timed(progress, what, lambda: codec.encode(image, item_level))
+            streams.append(_plain_stream(stream))
+            again.append(_plain_stream(second))
+            if type(stream) is not bytes:
+                break
             image_back, seconds_decode = _timed(progress, f"decode of image {i} at level {item_level!r}",
                                                 lambda: codec.decode(stream, item_level))
-            streams.append(stream)
-            again.append(second)
-            decoded.append(np.asarray(image_back))
+            decoded.append(_plain_array(image_back))
             out["seconds"] += [seconds, seconds_again, seconds_decode]
         out["streams"][key], out["again"][key], out["decoded"][key] = streams, again, decoded
+    out["states"] = _states(codec, job, progress)
     return out
 
 
 def decode_job(codec: Any, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """Decode the bytes another process made (first, before this process encodes anything), then encode again."""
+    """Restore the declared state, decode the bytes another process made (before anything else), then fit and
+    encode again."""
+    from storagebench.compressors.protocol import level_label
+    from storagebench.compressors.state import unpack_state
+
     out: dict[str, Any] = {"decoded": {}, "encoded": {}, "seconds": []}
+    for level in job["levels"]:
+        state = unpack_state(job["states"][level_label(level)])
+        if state:
+            _timed(progress, f"restore at level {level!r}", lambda: codec.restore(level, state))
     for key, streams in job["streams"].items():
-        levels = job["item_levels"][key]
         decoded = []
-        for i, (stream, item_level) in enumerate(zip(streams, levels)):
+        for i, (stream, item_level) in enumerate(zip(streams, job["item_levels"][key])):
             image_back, seconds = _timed(progress, f"decode of image {i} at level {item_level!r} in a fresh process",
                                          lambda: codec.decode(stream, item_level))
-            decoded.append(np.asarray(image_back))
+            decoded.append(_plain_array(image_back))
             out["seconds"].append(seconds)
         out["decoded"][key] = decoded
-    for key, streams in job["streams"].items():
+    _fit(codec, job, progress)
+    for key in job["streams"]:
         encoded = []
         for i, (image, item_level) in enumerate(zip(job["images"], job["item_levels"][key])):
             stream, seconds = _timed(progress, f"encode of image {i} at level {item_level!r} in a fresh process",
                                      lambda: codec.encode(image, item_level))
-            encoded.append(stream)
+            encoded.append(_plain_stream(stream))
             out["seconds"].append(seconds)
         out["encoded"][key] = encoded
+    out["states"] = _states(codec, job, progress)
     return out
 
 
-def main(job_path: str, result_path: str) -> int:
+def main(job_path: str, result_path: str) -> None:
+    sys.addaudithook(refuse_network)  # first: nothing loaded below can open a socket
     progress = Progress()
     with open(job_path, "rb") as f:
         job = pickle.load(f)
@@ -108,8 +157,9 @@ def main(job_path: str, result_path: str) -> int:
     with open(result_path + ".tmp", "wb") as f:
         pickle.dump(result, f)
     os.replace(result_path + ".tmp", result_path)
-    return 0
+    progress.say("finished")
+    os._exit(0)  # now: a thread or child the compressor left must not keep this process (or its pipe) alive
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:3]))
+    main(*sys.argv[1:3])

@@ -23,7 +23,8 @@ from storagebench.benchmarks.report import (current_fit, fit_results_dir, level_
 from storagebench.errors import StorageBenchError
 from storagebench.provenance import git_commit, stable_hash
 
-ENTRY_FORMAT = 2  # 2: task, dataset, budgets, definition hash, curves, baselines, claims
+ENTRY_FORMAT = 3  # 2: task, dataset, budgets, definition hash, curves, baselines, claims; 3: the harness's own
+# baseline errors, decoder bytes measured from the declared state
 
 
 def _per_level(cells: list[dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
@@ -62,6 +63,17 @@ def _current_fits(out: Path) -> dict[str, Any] | None:
         return None
 
 
+def recorded_compressor(spec: str, recorded: dict[str, str] | None) -> dict[str, str]:
+    """The compressor's name and version as the run recorded them. Nothing a results dir names is imported: a dir
+    someone sends you must not run code. Dirs from before the record know built-ins by name, others by their spec."""
+    if recorded:
+        return {"name": str(recorded["name"]), "version": str(recorded["version"])}
+    builtin = COMPRESSORS.builtin(spec)
+    if builtin is not None:
+        return {"name": builtin.name, "version": builtin.version}
+    return {"name": portable_name(spec).rpartition(":")[2].lower() or spec, "version": "unrecorded"}
+
+
 def build_entry(out: Path, validation: dict[str, Any] | None = None,
                 claimed: dict[str, float] | None = None) -> dict[str, Any]:
     db, config = open_results_dir(out)
@@ -74,10 +86,13 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None,
         config_hash = db.meta("config_hash")
         original_level = db.meta("original_level") or "lossless"
         baselines = json.loads(db.meta("baselines") or "null")
+        baseline_errors = sorted(json.loads(db.meta("baseline_errors") or "{}").values(),
+                                 key=lambda b: (b["n"], b["seed"]))
         curves = [{k: r[k] for k in CURVE_KEYS} for r in db.curve_rows()]
+        recorded = json.loads(db.meta("compressor") or "null")
     compressor = dict(config["compressor"])
     name = compressor.pop("name")
-    codec_class = COMPRESSORS.get(name)
+    identity = recorded_compressor(name, recorded)
     train_levels, test_levels = compressor.pop("train_levels"), compressor.pop("test_levels")
     fits = _current_fits(out)
     cell_by_key = {c["cell"]: c for c in cells}
@@ -89,7 +104,7 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None,
     codec_versions = json.loads(cells[0]["codec_versions"]) if cells else {}
     return {
         "entry_format": ENTRY_FORMAT,
-        "compressor": {"name": codec_class.name, "spec": portable_name(name), "version": codec_class.version,
+        "compressor": {"name": identity["name"], "spec": portable_name(name), "version": identity["version"],
                        "params": compressor, "train_levels": train_levels, "test_levels": test_levels,
                        "library_versions": codec_versions},
         "benchmark": {"name": config["benchmark"]["name"], "config_hash": config_hash, "config": config,
@@ -106,6 +121,7 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None,
         "fit": None if fits is None else {k: fits[k] for k in ("form", "params", "r2", "bootstrap") if k in fits},
         "curves": curves,
         "baselines": baselines,
+        "baseline_errors": baseline_errors,
         "claimed": {f"{float(s):g}": float(e) for s, e in (claimed or {}).items()},
         "validation": validation,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "written_by_commit": git_commit(),

@@ -57,14 +57,13 @@ def measured_best(entry: dict[str, Any], budget: float) -> Measured | None:
 
 
 def lossless_errors(board: Board) -> dict[tuple[int, int], float]:
-    """Error of each (n, seed) trained on lossless pixels, pooled over the board's entries (identical pixels give
-    identical models under one recipe; the mean covers machines where they differ by noise)."""
+    """Error of each (n, seed) trained on the original pixels, as the harness measured it for each entry's results
+    dir (``benchmarks/baselines.py``), never taken from an entry's own cells; pooled over the entries (identical
+    pixels give identical models under one recipe; the mean covers machines where they differ by noise)."""
     pooled: dict[tuple[int, int], list[float]] = defaultdict(list)
     for entry in board.entries:
-        original = entry["benchmark"]["original_level"]
-        for row in entry["errors"]:
-            if row["train_level"] == original and row["test_level"] == original:
-                pooled[(row["n"], row["seed"])].append(row["error"])
+        for found in entry.get("baseline_errors", []):
+            pooled[(found["n"], found["seed"])].append(found["error"])
     return {key: float(np.mean(values)) for key, values in pooled.items()}
 
 
@@ -141,8 +140,8 @@ def baseline_row(board: Board, label: str, budget: float) -> dict[str, Any]:
     measured = baseline_best(board, label, budget)
     return {"kind": "baseline", "id": label.replace(" ", "-"), "name": f"{label} ({BASELINE_FORMATS[label]}, lossless)",
             "budget": budget, "measured_error": measured and measured.error,
-            "measured_by": measured.source if measured else "not measured: no entry trained a lossless level that "
-                                                            "fits, or no baseline sizes recorded",
+            "measured_by": measured.source if measured else "not measured: no grid subset fits, or no baseline "
+                                                            "recorded",
             "measured_n": measured and measured.n, "measured_L": measured and measured.L}
 
 

@@ -4,6 +4,7 @@ validation report and claims of an ``entry.json`` beside it), entry JSON files, 
 benchmark definition (other budgets, n, seeds or recipe) than the board's are refused, never mixed in."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -13,7 +14,8 @@ from typing import Any
 from storagebench.errors import StorageBenchError
 from storagebench.leaderboard.entry import ENTRY_FORMAT, board_definition, build_entry
 
-REQUIRED = ("compressor", "benchmark", "levels", "errors", "fit", "curves", "baselines")
+MAX_ID = 96  # characters of an entry id, which names the entry's page and figures
+REQUIRED = ("compressor", "benchmark", "levels", "errors", "fit", "curves", "baselines", "baseline_errors")
 
 
 def _read_json(path: Path) -> Any:
@@ -68,7 +70,10 @@ def entry_id(entry: dict[str, Any]) -> str:
     compressor = entry["compressor"]
     params = "-".join(f"{k}{v}" for k, v in sorted(compressor["params"].items()))
     text = "-".join(filter(None, [compressor["name"], params, entry["benchmark"]["config_hash"][:8]]))
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+    ident = re.sub(r"[^A-Za-z0-9._-]+", "_", text).lstrip(".")
+    if len(ident) > MAX_ID:  # it names files: keep it well under the file system's 255 bytes, and still unique
+        ident = f"{ident[:MAX_ID - 17]}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    return ident
 
 
 def display_name(entry: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from typing import Any, TypeVar
 
@@ -18,6 +19,8 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         return float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise StorageBenchError(f"{where}: expected {kind.__name__}, got {value!r}")
+    if kind is float and not math.isfinite(value):  # TOML has inf and nan; no setting means either
+        raise StorageBenchError(f"{where}: expected a finite number, got {value!r}")
     return value
 
 

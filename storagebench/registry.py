@@ -44,6 +44,10 @@ class Registry(Generic[T]):
                 self._plugins[ep.name] = ep.load()
         return self._plugins
 
+    def builtin(self, name: str) -> type[T] | None:
+        """The built-in class registered as ``name``, or None; never imports anything (safe on names from data)."""
+        return self._builtins.get(name)
+
     def names(self) -> list[str]:
         return sorted({*self._builtins, *self._load_plugins()})
 

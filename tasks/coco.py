@@ -5,15 +5,16 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from storagebench.errors import StorageBenchError
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
-from storagebench.tasks.image_folder import open_image, stack_same_size
+from storagebench.paths import inside
+from storagebench.tasks.image_folder import open_image, to_uint8
 from storagebench.tasks.registry import DATASETS
 
 
@@ -27,7 +28,8 @@ class CocoParams:
 
 
 def load_coco(path: Path):  # noqa: ANN201  (a pycocotools COCO)
-    """Parse and index ``path``; malformed JSON or a missing top-level list is one error naming the file."""
+    """Parse, check and index ``path``: malformed JSON, a missing top-level list, an incomplete image entry or a
+    repeated image id is one error naming the file."""
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -41,10 +43,32 @@ def load_coco(path: Path):  # noqa: ANN201  (a pycocotools COCO)
                                                                                     "height"} <= i.keys()), None)
     if incomplete is not None:
         raise StorageBenchError(f"{path}: image entry {incomplete!r} needs id, file_name, width and height")
+    seen: dict[int, str] = {}
+    for image in data["images"]:
+        _check_image_entry(image, path)
+        if image["id"] in seen:  # pycocotools would keep only the last of them
+            raise StorageBenchError(f"{path}: image id {image['id']} is given twice ({seen[image['id']]} and "
+                                    f"{image['file_name']}); image ids must be unique")
+        seen[image["id"]] = image["file_name"]
     try:
         return indexed_coco(data)
     except (KeyError, TypeError) as exc:
         raise StorageBenchError(f"{path}: malformed COCO entry (missing {exc})") from exc
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_image_entry(image: dict, path: Path) -> None:
+    if not _whole(image["id"]):
+        raise StorageBenchError(f"{path}: image id {image['id']!r} of {image['file_name']!r} must be an integer")
+    if not isinstance(image["file_name"], str) or not image["file_name"]:
+        raise StorageBenchError(f"{path}: image {image['id']}: file_name must be a non-empty string, got "
+                                f"{image['file_name']!r}")
+    if not all(_whole(image[k]) and image[k] > 0 for k in ("width", "height")):
+        raise StorageBenchError(f"{path}: image {image['file_name']}: width and height must be positive integers, "
+                                f"got {image['width']!r} and {image['height']!r}")
 
 
 def indexed_coco(data: dict):  # noqa: ANN201  (a pycocotools COCO)
@@ -65,9 +89,12 @@ def _check_annotation(ann: dict, image: dict, categories: dict[int, int], path: 
         raise StorageBenchError(f"{where}: unknown category id {ann.get('category_id')!r} "
                                 f"(known: {sorted(categories)})")
     bbox = ann.get("bbox")
-    if not isinstance(bbox, list) or len(bbox) != 4:
-        raise StorageBenchError(f"{where}: bbox must be [x, y, width, height], got {bbox!r}")
+    if not isinstance(bbox, list) or len(bbox) != 4 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox):
+        raise StorageBenchError(f"{where}: bbox must be [x, y, width, height] (4 numbers), got {bbox!r}")
     x, y, w, h = map(float, bbox)
+    if not all(map(math.isfinite, (x, y, w, h))):
+        raise StorageBenchError(f"{where}: bbox {bbox} is not finite")
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > image["width"] or y + h > image["height"]:
         raise StorageBenchError(f"{where}: box {bbox} is outside the {image['width']}×{image['height']} image")
     return np.array([x, y, x + w, y + h, categories[ann["category_id"]]], dtype=np.float32)
@@ -81,14 +108,6 @@ def read_split(split_dir: Path, mode: str) -> tuple[ImageSet, dict[int, str]]:
     image_ids = sorted(coco.imgs)
     if not image_ids:
         raise StorageBenchError(f"{path}: no images")
-
-    def opened(info: dict) -> Image.Image:
-        image = open_image(split_dir / info["file_name"])
-        if image.size != (info["width"], info["height"]):
-            raise StorageBenchError(f"{path}: image {info['file_name']} is {image.size}, the JSON says "
-                                    f"{(info['width'], info['height'])}")
-        return image
-
     infos = [coco.imgs[i] for i in image_ids]
     boxes = []  # checked before any image is read, so a bad box fails fast
     for image_id, info in zip(image_ids, infos):
@@ -96,7 +115,15 @@ def read_split(split_dir: Path, mode: str) -> tuple[ImageSet, dict[int, str]]:
         anns = [a for a in coco.imgToAnns.get(image_id, []) if not a.get("iscrowd")]
         boxes.append(np.stack([_check_annotation(a, info, class_of, path) for a in anns])
                      if anns else np.zeros((0, 5), np.float32))
-    images = stack_same_size(((split_dir / info["file_name"], opened(info)) for info in infos), mode)
+    first = infos[0]
+    other = next((i for i in infos if (i["width"], i["height"]) != (first["width"], first["height"])), None)
+    if other is not None:
+        raise StorageBenchError(f"{path}: image {other['file_name']} is {other['width']}×{other['height']}, "
+                                f"{first['file_name']} {first['width']}×{first['height']}; all images must share "
+                                f"one size")
+    files = [inside(split_dir, info["file_name"], f"{path}: image {info['id']} file_name") for info in infos]
+    images = np.stack([to_uint8(open_image(file, (info["width"], info["height"]), f"the size {path.name} gives"),
+                                mode, file) for file, info in zip(files, infos)])
     labels = np.array([int(b[0, 4]) if len(b) else 0 for b in boxes], dtype=np.int64)
     return ImageSet(images, labels, boxes=tuple(boxes)), categories
 

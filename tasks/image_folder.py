@@ -1,6 +1,7 @@
 """Bring-your-own images: ``ROOT/train/<class>/*.png|jpg`` and ``ROOT/test/<class>/*.png|jpg``."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -13,7 +14,7 @@ from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
 from storagebench.tasks.registry import DATASETS
 
 SUFFIXES = {".png", ".jpg", ".jpeg"}
-GRAY_MODES = {"1", "L", "LA", "I;16", "I"}
+GRAY_MODES = {"1", "L", "LA", "I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
 
 
 @dataclass(frozen=True)
@@ -37,26 +38,64 @@ def _image_files(split_dir: Path) -> dict[str, list[Path]]:
     return classes
 
 
-def open_image(path: Path) -> Image.Image:
-    """Open and fully read an image; an unreadable file is one error naming it."""
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # Pillow's decompression-bomb threshold (about 89 million pixels)
+SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N"}
+
+
+def open_header(path: Path, expected_size: tuple[int, int] | None = None, expected_from: str = "") -> Image.Image:
+    """Open an image reading only its header: a file that is not an image, has more than ``MAX_PIXELS`` pixels, or
+    (given ``expected_size``, which ``expected_from`` names) has another size is one error naming it, before any
+    pixel is decoded."""
     try:
-        image = Image.open(path)
-        image.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, with its size
+            image = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise StorageBenchError(f"{path}: refused, too many pixels for one image ({exc})") from None
     except (OSError, UnidentifiedImageError) as exc:
+        raise StorageBenchError(f"{path}: not a readable image ({exc})") from exc
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise StorageBenchError(f"{path}: refused, {width}×{height} is more than {MAX_PIXELS:,} pixels (a "
+                                f"decompression bomb or not a training image)")
+    if expected_size is not None and image.size != tuple(expected_size):
+        raise StorageBenchError(f"{path}: size {image.size} differs from {expected_from} {tuple(expected_size)}")
+    return image
+
+
+def open_image(path: Path, expected_size: tuple[int, int] | None = None, expected_from: str = "") -> Image.Image:
+    """``open_header``, then decode every pixel; an unreadable file is one error naming it."""
+    image = open_header(path, expected_size, expected_from)
+    try:
+        image.load()
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise StorageBenchError(f"{path}: not a readable image ({exc})") from exc
     return image
 
 
-def stack_same_size(items: Iterable[tuple[Path, Image.Image]], mode: str) -> np.ndarray:
-    """Convert each opened image to ``mode`` and stack them; one whose size differs from the first is one error
-    naming both files."""
+def to_uint8(image: Image.Image, mode: str, path: Path) -> np.ndarray:
+    """The image as uint8 in ``mode`` ("L" or "RGB"). 16-bit gray is scaled to 8 bits (round(v·255/65535)), not
+    clipped; 32-bit integer and float images are refused."""
+    if image.mode in SIXTEEN_BIT:
+        wide = np.asarray(image, dtype=np.uint32)
+        gray = ((wide * 255 + 32767) // 65535).astype(np.uint8)
+        return gray if mode == "L" else np.repeat(gray[..., None], 3, axis=2)
+    if image.mode in ("I", "F"):
+        raise StorageBenchError(f"{path}: {image.mode} images (32-bit {'integer' if image.mode == 'I' else 'float'} "
+                                f"pixels) are not supported; store 8- or 16-bit images")
+    return np.asarray(image.convert(mode), dtype=np.uint8)
+
+
+def read_same_size(paths: Iterable[Path], mode: str) -> np.ndarray:
+    """Decode each image into ``mode`` and stack them; one whose size differs from the first is one error naming
+    both files, found from its header before it is decoded."""
     arrays, first = [], None
-    for path, image in items:
+    for path in paths:
+        image = open_image(path, first and first[1], first and first[0].name)
         first = first or (path, image.size)
-        if image.size != first[1]:
-            raise StorageBenchError(f"{path}: size {image.size} differs from {first[0].name} {first[1]}; all images "
-                                    f"must share one size (resize them first)")
-        arrays.append(np.asarray(image.convert(mode), dtype=np.uint8))
+        arrays.append(to_uint8(image, mode, path))
+    if first is None:
+        raise StorageBenchError("no images to read")
     return np.stack(arrays)
 
 
@@ -73,13 +112,13 @@ class ImageFolder(Dataset):
         unknown = sorted(set(files["test"]) - set(classes))
         if unknown:
             raise StorageBenchError(f"{root / 'test'}: class folder(s) {', '.join(unknown)} not in {root / 'train'}")
-        opened = {split: [(open_image(p), p, classes.index(c)) for c, paths in by_class.items() for p in paths]
+        listed = {split: [(p, classes.index(c)) for c, paths in by_class.items() for p in paths]
                   for split, by_class in files.items()}
         mode = self.params.mode
-        if mode == "auto":
-            every = [img for items in opened.values() for img, _, _ in items]
-            mode = "L" if all(img.mode in GRAY_MODES for img in every) else "RGB"
-        train, test = (ImageSet(stack_same_size(((p, img) for img, p, _ in opened[s]), mode),
-                                np.array([label for _, _, label in opened[s]], dtype=np.int64))
+        if mode == "auto":  # from the headers: nothing is decoded twice
+            every = [p for items in listed.values() for p, _ in items]
+            mode = "L" if all(open_header(p).mode in GRAY_MODES for p in every) else "RGB"
+        train, test = (ImageSet(read_same_size((p for p, _ in listed[s]), mode),
+                                np.array([label for _, label in listed[s]], dtype=np.int64))
                        for s in ("train", "test"))
         return LabelledSplits(train, test, classes, str(root))

@@ -9,7 +9,7 @@ import numpy as np
 
 from storagebench.errors import StorageBenchError
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
-from storagebench.tasks.image_folder import open_image, stack_same_size
+from storagebench.tasks.image_folder import open_image, read_same_size
 from storagebench.tasks.registry import DATASETS
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -27,11 +27,9 @@ class SegmentationFolderParams:
 
 
 def _read_mask(path: Path, size: tuple[int, int], image_path: Path) -> np.ndarray:
-    mask = open_image(path)
+    mask = open_image(path, size, f"its image {image_path.name}")
     if mask.mode not in ("L", "P"):
         raise StorageBenchError(f"{path}: a mask must be a gray or palette PNG of class indices, got mode {mask.mode}")
-    if mask.size != size:
-        raise StorageBenchError(f"{path}: mask size {mask.size} differs from its image {image_path.name} {size}")
     return np.asarray(mask, dtype=np.uint8)
 
 
@@ -49,7 +47,7 @@ def read_split(split_dir: Path, mode: str) -> ImageSet:
     image_paths = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not image_paths:
         raise StorageBenchError(f"{image_dir}: no .png/.jpg images")
-    images = stack_same_size(((p, open_image(p)) for p in image_paths), mode)
+    images = read_same_size(image_paths, mode)
     size = (images.shape[2], images.shape[1])
     masks = []
     for path in image_paths:

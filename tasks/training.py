@@ -10,13 +10,21 @@ import numpy as np
 import torch
 from torch import nn
 
+from storagebench.errors import StorageBenchError
 from storagebench.tasks.device import autocast, current_device
 from storagebench.tasks.task import Task
 
 
+class TrainingDiverged(StorageBenchError):
+    """A model's training loss became inf or nan: its error would be chance, not a measurement."""
+
+
 RECIPE_CHECKS = (
     (lambda p: p.epochs >= 1, "epochs must be ≥ 1"), (lambda p: p.batch_size >= 1, "batch_size must be ≥ 1"),
-    (lambda p: p.optimizer in ("sgd", "adam"), "optimizer must be 'sgd' or 'adam'"), (lambda p: p.lr > 0, "lr must be > 0"),
+    (lambda p: p.optimizer in ("sgd", "adam"), "optimizer must be 'sgd' or 'adam'"),
+    (lambda p: p.lr > 0, "lr must be > 0"), (lambda p: 0 <= p.momentum < 1, "momentum must be in [0, 1)"),
+    (lambda p: p.weight_decay >= 0, "weight_decay must be ≥ 0"),
+    (lambda p: p.min_steps >= 0, "min_steps must be ≥ 0"),
     (lambda p: p.schedule in ("cosine", "constant"), "schedule must be 'cosine' or 'constant'"),
     (lambda p: p.eval_batch_size >= 1, "eval_batch_size must be ≥ 1"),
 )
@@ -114,13 +122,19 @@ def fit_model(model: nn.Module, n: int, recipe: RecipeParams, seed: int,
     steps = recipe.steps_for(n)
     optimizer, scheduler = recipe_optimizer(model.parameters(), recipe, steps)
     model.train()
+    finite = torch.ones((), dtype=torch.bool, device=current_device())  # checked once at the end: no sync per step
     for idx in batch_order(n, min(recipe.batch_size, n), steps, seed):
         with autocast():
             loss = batch_loss(idx)
+        finite &= torch.isfinite(loss.detach())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         scheduler.step()
+    if not bool(finite):
+        raise TrainingDiverged(f"the training loss became non-finite (inf or nan) within {steps} steps on n = {n} "
+                               f"(seed {seed}); the recipe diverges: lower lr or check the data. Nothing was "
+                               f"recorded for this cell")
     return model
 
 

@@ -74,12 +74,12 @@ def test_image_sizes_disagreeing_with_the_json_or_each_other(tmp_path):
     path = write_coco(tmp_path, "train")
     write_coco(tmp_path, "test")
     Image.new("L", (41, 30)).save(tmp_path / "train" / "images" / "1.png")
-    with pytest.raises(StorageBenchError, match=r"image images/1.png is \(41, 30\), the JSON says \(40, 30\)"):
+    with pytest.raises(StorageBenchError, match=r"images/1.png: size \(41, 30\) differs from the size annotations.json gives \(40, 30\)"):
         load(tmp_path)
     data = json.loads(path.read_text())
     data["images"][1]["width"] = 41
     path.write_text(json.dumps(data))
-    with pytest.raises(StorageBenchError, match=r"1.png: size \(41, 30\) differs from 0.png \(40, 30\)"):
+    with pytest.raises(StorageBenchError, match=r"image images/1.png is 41×30, images/0.png 40×30; all images must share one size"):
         load(tmp_path)
     del data["images"][1]["width"]
     path.write_text(json.dumps(data))

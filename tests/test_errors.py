@@ -28,6 +28,10 @@ def fails_cleanly(tmp_path, cli_env, args, *needles):
     ("n = [40, 80, 120]", 'n = [40, 80, 120]\nbudgets = [30000, "30k"]', ["[benchmark].budgets: expected distinct"]),
     ("epochs = 2", "epochs = 2\nepoch = 3", ["[task]: unknown key(s) epoch"]),
     ("width = 8", 'width = "wide"', ["[task].width: expected int"]),
+    ("lr = 0.05", "lr = inf", ["[task].lr: expected a finite number, got inf"]),
+    ("lr = 0.05", "lr = 0.05\nmomentum = nan", ["[task].momentum: expected a finite number, got nan"]),
+    ("lr = 0.05", "lr = 0.05\nweight_decay = -1", ["[task]: weight_decay must be ≥ 0"]),
+    ('name = "tiny"', 'name = "../../x"', ["[benchmark].name '../../x' must be a plain name"]),
 ])
 def test_bad_config_values(tmp_path, cli_env, old, new, needles):
     path = write_config(tmp_path / "bad.toml")

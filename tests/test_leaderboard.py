@@ -69,6 +69,47 @@ def test_baselines_are_lossless_cells_at_real_sizes(tmp_path, leaderboard_result
     assert all(png[k] != original[k] for k in png)  # PNG is measured, not copied
 
 
+def test_baselines_are_the_harness_models_never_an_entrys_cells(tmp_path, leaderboard_results, fashion_dir):
+    """A bad entry cannot move the board's baselines: their errors are the harness's models on the original pixels,
+    recorded in every results dir; a grid without a lossless level gets them trained."""
+    from storagebench.leaderboard.entry import write_entry
+
+    entries = tmp_path / "entries"
+    for name, path in leaderboard_results.items():
+        write_entry(path, entries / f"{name}.json")
+    (tmp_path / "honest").mkdir()
+    (tmp_path / "tampered").mkdir()
+    honest = build(tmp_path / "honest", [entries])
+    bad = json.loads((entries / "webp.json").read_text())
+    for row in bad["errors"]:
+        row["error"] = 0.0 if row["train_level"] == "lossless" else row["error"]
+    (entries / "webp.json").write_text(json.dumps(bad))
+    tampered = build(tmp_path / "tampered", [entries])
+    assert honest.returncode == tampered.returncode == 0, honest.stderr + tampered.stderr
+    boards = [json.loads((tmp_path / d / "site" / "leaderboard.json").read_text())["boards"][0]
+              for d in ("honest", "tampered")]
+    baselines = [{b: t["baselines"] for b, t in board["rankings"].items()} for board in boards]
+    assert baselines[0] == baselines[1]
+    with sqlite3.connect(leaderboard_results["jpegxl"] / "results.sqlite") as db:
+        recorded = json.loads(db.execute("SELECT value FROM meta WHERE key = 'baseline_errors'").fetchone()[0])
+        lossless = dict(db.execute("SELECT c.n, e.error FROM cells c JOIN evaluations e USING (cell) "
+                                   "WHERE c.train_level = 'lossless' AND e.test_level = 'lossless'"))
+    assert {b["n"]: b["error"] for b in recorded.values()} == lossless  # its own lossless cells: verified pixels
+    assert all(b["from"].startswith("grid cell lossless|n=") for b in recorded.values())
+    largest = boards[0]["rankings"][f"{BUDGETS[-1]:g}"]["baselines"][0]
+    best = min(lossless, key=lossless.get)  # every subset fits the largest budget: the best of them
+    assert largest["measured_error"] == lossless[best] and largest["measured_by"] == f"lossless, n = {best}"
+
+    from conftest import write_config  # a grid without a lossless train level: the harness trains them itself
+    config = write_config(tmp_path / "lossy.toml", n="[40, 80]", train_levels="[4]")
+    env = offline_env(tmp_path, fashion_dir)
+    assert run_cli(["run", str(config), "--out", "lossy"], env, tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "lossy" / "results.sqlite") as db:
+        trained = json.loads(db.execute("SELECT value FROM meta WHERE key = 'baseline_errors'").fetchone()[0])
+    assert sorted(b["n"] for b in trained.values()) == [40, 80]
+    assert all(b["from"].startswith("trained on the original pixels") and 0 < b["error"] < 1 for b in trained.values())
+
+
 def test_entry_files_rank_like_their_results_dirs(tmp_path, leaderboard_results):
     entries = tmp_path / "entries"
     env = offline_env(tmp_path, tmp_path)
@@ -109,7 +150,7 @@ def test_bad_sources_get_one_clear_error(tmp_path, leaderboard_results):
     (tmp_path / "old.json").write_text(json.dumps({"entry_format": 1}))
     for source, needle in ((tmp_path / "missing", "no such results dir or entry file"),
                            (tmp_path / "broken.json", "not a JSON leaderboard entry"),
-                           (tmp_path / "old.json", "entry format 1, this storagebench reads 2")):
+                           (tmp_path / "old.json", "entry format 1, this storagebench reads 3")):
         result = build(tmp_path, [source])
         assert result.returncode == 2 and needle in result.stderr, result.stderr
         assert not (tmp_path / "site").exists()

@@ -1,6 +1,5 @@
 """The README's "Submit a compressor" example is complete and passes validation."""
 import re
-from pathlib import Path
 
 from conftest import REPO, synthetic_images
 from storagebench.compressors import COMPRESSORS
@@ -20,7 +19,7 @@ def test_readme_example_passes_validation_and_round_trips(tmp_path):
     codec = COMPRESSORS.create(spec, {}, "[compressor]")
     images = list(synthetic_images(4, seed=9)[0])
     levels = [codec.parse_level(v) for v in codec.default_levels]
-    report = validate(spec, {}, {}, images, levels, Limits(call_seconds=5))
+    report = validate(spec, {}, images, levels, Limits(call_seconds=5))
     assert report.passed, report.format()
     lossless = codec.decode(codec.encode(images[0], "lossless"), "lossless")
     assert (lossless == images[0]).all()

@@ -55,7 +55,7 @@ def test_folder_reader_accepts_gray_and_palette_masks(tmp_path):
 
 
 @pytest.mark.parametrize("split, folder, name, message", [
-    ("train", "masks", "2.png", r"2.png: mask size \(10, 10\) differs from its image 2.png"),
+    ("train", "masks", "2.png", r"masks/2.png: size \(10, 10\) differs from its image 2.png \(16, 12\)"),
     ("test", "images", "3.png", r"3.png: size \(10, 10\) differs from 0.png \(16, 12\)"),
 ])
 def test_a_file_of_the_wrong_size_is_named(tmp_path, split, folder, name, message):

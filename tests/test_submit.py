@@ -33,7 +33,7 @@ def test_submit_rejects_a_cheating_compressor_before_any_training(tmp_path, cli_
     result = run_cli(["submit", f"{FIXTURES}:GlobalState", "--config", str(config), "--levels", "lossless",
                       "--test-levels", "lossless", "--out", "out"], cli_env, tmp_path)
     assert result.returncode == 1, result.stderr
-    assert "rejected: decodes from the bytes alone" in result.stdout
+    assert "rejected: decodes from the bytes and declared state alone" in result.stdout
     report = json.loads((tmp_path / "out" / "validation.json").read_text())
     assert not report["passed"]
     assert not (tmp_path / "out" / "results.sqlite").exists()

@@ -16,20 +16,24 @@ def images():
 
 
 def check(name):
-    return validate(f"{BAD}:{name}", {}, {}, images(), ["lossless", 1.0], LIMITS)
+    return validate(f"{BAD}:{name}", {}, images(), ["lossless", 1.0], LIMITS)
 
 
 def test_honest_fixture_passes():
     report = check("Raw")
     assert report.passed, report.format()
     assert [c.name for c in report.checks] == [
-        "runs contained (encode process)", "encode returns bytes", "round trip keeps shape and dtype",
-        "encoding is deterministic", "decodes from the bytes alone", "encoding is deterministic across processes"]
+        "runs contained (encode process)", "encode returns exactly bytes", "round trip keeps shape and dtype",
+        "lossless level reproduces the pixels", "encoding is deterministic",
+        "decodes from the bytes and declared state alone", "fit and encoding are deterministic across processes",
+        "declared state measured"]
+    assert report.decoder_bytes == {"lossless": 0, "1": 0}
 
 
 @pytest.mark.parametrize("name, check_name, needles", [
-    ("GlobalState", "decodes from the bytes alone", ["raised KeyError", "must not need state left by encode"]),
-    ("FileState", "decodes from the bytes alone", ["raised FileNotFoundError"]),
+    ("GlobalState", "decodes from the bytes and declared state alone", ["raised KeyError",
+                                                                        "must not need state left by encode"]),
+    ("FileState", "decodes from the bytes and declared state alone", ["raised FileNotFoundError"]),
     ("Hangs", "runs contained (encode process)", ["encode of image 0 at level 'lossless' did not return within 3 s"]),
     ("ChangesShape", "round trip keeps shape and dtype", ["(28, 28) decoded to uint8 (27, 28)"]),
     ("Nondeterministic", "encoding is deterministic", ["different bytes when encoded twice"]),
@@ -48,5 +52,5 @@ def test_bad_compressors_are_rejected_with_their_reason(name, check_name, needle
 @pytest.mark.parametrize("name", ["jpeg", "webp", "avif", "png", "downscale", "jpegxl", "jpegxl-butteraugli", "randomized"])
 def test_builtin_classic_codecs_pass(name):
     cls = COMPRESSORS.get(name)
-    report = validate(name, {}, {}, images(), list(cls.default_levels), LIMITS)
+    report = validate(name, {}, images(), list(cls.default_levels), LIMITS)
     assert report.passed, report.format()

@@ -29,7 +29,7 @@ def run_cli(args: list[str], env: dict[str, str]) -> float:
 
 
 def errors(out: Path) -> list[tuple]:
-    with ResultsDB(out / "results.sqlite") as db:
+    with ResultsDB(out / "results.sqlite", read_only=True) as db:
         return [(row["cell"], row["test_level"], row["error"]) for row in db.rows()]
 
 
