@@ -13,6 +13,7 @@ allowed: nothing the compressor made can run code here.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
@@ -27,7 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 STARTUP_SECONDS = 120.0  # importing torch-based compressors and restoring their state takes seconds
 EXIT_SECONDS = 10.0  # from "finished" to the child's end
@@ -90,10 +91,9 @@ def run_contained(job: dict[str, Any], limits: Limits, workdir: Path) -> dict[st
            "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH", "")]))}
     command = [*isolation().prefix, sys.executable, "-m", "storagebench.compressors.sandbox", str(job_path),
                str(result_path)]
-    _adopt_orphans()
     known = _children()
     try:
-        with open(stderr_path, "wb") as stderr:
+        with open(stderr_path, "wb") as stderr, _reaping():
             proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, cwd=private, env=env,
                                     start_new_session=True,
                                     preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (memory, memory)))
@@ -134,15 +134,23 @@ def _end(proc: subprocess.Popen, known: set[int]) -> None:
                 pass
 
 
-def _adopt_orphans() -> None:
-    """Become the reaper of orphaned descendants (Linux), so a process a child started in a session of its own is
-    still found and killed when the child ends."""
+@contextlib.contextmanager
+def _reaping() -> Iterator[None]:
+    """Be the reaper of orphaned descendants (Linux) while a child runs, so a process it started in a session of
+    its own is still found, and killed, when it ends."""
     import ctypes
 
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        prctl = None
+    if prctl is not None:
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    try:
+        yield
+    finally:
+        if prctl is not None:
+            prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
 def _children() -> set[int]:
