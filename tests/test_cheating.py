@@ -1,7 +1,7 @@
 """A dishonest compressor cannot pass: each channel by which pixels could reach the decoder outside the counted bytes
 (memory left by fit, a bytes subclass, a server on the loopback), a lossless level that is not, and processes or
-threads left behind. Every check runs under both kinds of containment: the namespaces this machine allows, and the
-fallback for machines without them. A real run decodes from bitstreams and declared state only."""
+threads left behind. The network and process checks run under every containment a machine may allow (namespaces,
+a seccomp filter, an audit hook alone). A real run decodes from bitstreams and declared state only."""
 import json
 import sqlite3
 import subprocess
@@ -23,14 +23,17 @@ DECODES_ALONE = "decodes from the bytes and declared state alone"
 CONTAINED = "runs contained (encode process)"
 
 
-@pytest.fixture(params=["namespaces", "fallback"])
+@pytest.fixture(params=["namespaces", "seccomp", "hook"])
 def contained(request, monkeypatch):
-    if request.param == "fallback":
-        fallback = containment.Isolation((), "fallback (no namespaces), forced by the test")
-        monkeypatch.setattr(containment, "isolation", lambda: fallback)
-        monkeypatch.setattr(validation, "isolation", lambda: fallback)
-    elif not containment.isolation().prefix:
-        pytest.skip(f"this machine cannot make namespaces: {containment.isolation().description}")
+    """Each containment a machine may allow: namespaces (and the seccomp filter where it loads); the seccomp filter
+    alone; only the audit hook and clean-up (the weakest)."""
+    found = containment.isolation()
+    if request.param != "namespaces":
+        weaker = containment.Isolation((), request.param == "seccomp", f"{request.param} only, forced by the test")
+        monkeypatch.setattr(containment, "isolation", lambda: weaker)
+        monkeypatch.setattr(validation, "isolation", lambda: weaker)
+    if (request.param == "namespaces" and not found.prefix) or (request.param == "seccomp" and not found.seccomp):
+        pytest.skip(f"this machine cannot do {request.param}: {found.description}")
     return request.param
 
 
@@ -63,7 +66,7 @@ def processes_with(text):
     ("BytesSubclass", "encode returns exactly bytes", ".Carrier; a bitstream must be exactly bytes"),
     ("LossyLossless", "lossless level reproduces the pixels", "level named 'lossless' changed"),
 ])
-def test_each_cheat_is_rejected_with_its_reason(contained, name, check_name, needle):
+def test_each_cheat_is_rejected_with_its_reason(name, check_name, needle):
     report = check(name)
     assert not report.passed
     ((found, detail),) = failed(report)
@@ -77,8 +80,9 @@ def test_pixels_sent_over_the_loopback_do_not_reach_the_decoder(contained):
     report = check("LoopbackCourier")
     assert not report.passed
     ((found, detail),) = failed(report)
-    # namespaces: no loopback to carry them; fallback: the courier process is killed with the encoder
-    assert found == (CONTAINED if contained == "namespaces" else DECODES_ALONE), report.format()
+    # namespaces: no loopback to carry them; seccomp: no socket at all; the hook alone: the courier process is
+    # killed with the encoder, before the decoder asks it
+    assert found == (DECODES_ALONE if contained == "hook" else CONTAINED), report.format()
     assert "CalledProcessError" in detail, report.format()
     assert not processes_with(COURIER_MARK)
 
@@ -110,7 +114,7 @@ def _npy(array):
     return buffer.getvalue()
 
 
-def test_a_declared_pool_passes_but_its_bytes_are_measured(contained):
+def test_a_declared_pool_passes_but_its_bytes_are_measured():
     report = check("DeclaresPool")
     assert report.passed, report.format()
     pool = np.stack(images()).nbytes
