@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+MESSAGE = 300  # characters of a compressor's own error message that a report repeats
 NETWORK_EVENTS = ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
                   "socket.gethostbyname", "socket.gethostbyaddr")
 
@@ -153,7 +154,9 @@ def main(job_path: str, result_path: str) -> None:
     except MemoryError:
         result = {"ok": False, "error": "MemoryError", "traceback": traceback.format_exc(limit=-3)}
     except Exception as exc:  # noqa: BLE001  (any failure of the compressor is a finding to report)
-        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=-3)}
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        result = {"ok": False, "error": message if len(message) <= MESSAGE else f"{message[:MESSAGE]}…",
+                  "traceback": traceback.format_exc(limit=-3)}
     with open(result_path + ".tmp", "wb") as f:
         pickle.dump(result, f)
     os.replace(result_path + ".tmp", result_path)

@@ -110,6 +110,22 @@ def test_baselines_are_the_harness_models_never_an_entrys_cells(tmp_path, leader
     assert all(b["from"].startswith("trained on the original pixels") and 0 < b["error"] < 1 for b in trained.values())
 
 
+def test_a_levels_decoder_state_counts_toward_every_budget(leaderboard_results):
+    """A codec whose decoder holds the data (declared, so measured) cannot fit a budget its decoder alone fills,
+    whether or not its benchmark counted decoder bytes."""
+    from storagebench.leaderboard.entry import build_entry
+    from storagebench.leaderboard.ranking import measured_best
+
+    entry = build_entry(leaderboard_results["webp"])
+    assert not entry["benchmark"]["config"]["compressor"].get("count_decoder_bytes")
+    best = measured_best(entry, BUDGETS[1])
+    level = best.source.removeprefix("grid: level ").split(",")[0]
+    for row in entry["levels"]:
+        row["decoder_bytes"] = int(BUDGETS[1]) if row["level"] == level else 0
+    again = measured_best(entry, BUDGETS[1])
+    assert again is not None and f"level {level}," not in again.source and again.error >= best.error
+
+
 def test_entry_files_rank_like_their_results_dirs(tmp_path, leaderboard_results):
     entries = tmp_path / "entries"
     env = offline_env(tmp_path, tmp_path)
