@@ -1,10 +1,19 @@
 """Compressors: image codecs (image + level → bytes → image) and dataset reducers (training set → a few real or
-learned images), registered by name."""
+learned images), registered by name. The reducers (and their protocol, which needs torch) load when first asked
+for: a process that only encodes and decodes images, such as a contained validation process, starts without torch."""
 from storagebench.compressors import (  # noqa: F401  (registers built-ins)
-    coresets, dataset_distillation, distribution_matching, downscale, jpegxl, jpegxl_butteraugli, learned,
-    pillow_codecs, png, randomized)
+    downscale, jpegxl, jpegxl_butteraugli, learned, pillow_codecs, png, randomized)
 from storagebench.compressors.protocol import LOSSLESS, ImageCodec, Level, level_label
-from storagebench.compressors.reducer import DatasetReducer, Network, ReducedSet
 from storagebench.compressors.registry import COMPRESSORS, REDUCERS
 
-__all__ = ["COMPRESSORS", "REDUCERS", "DatasetReducer", "Network", "ReducedSet", "LOSSLESS", "ImageCodec", "Level", "level_label"]
+REDUCER_PROTOCOL = ("DatasetReducer", "Network", "ReducedSet")
+
+__all__ = ["COMPRESSORS", "REDUCERS", *REDUCER_PROTOCOL, "LOSSLESS", "ImageCodec", "Level", "level_label"]
+
+
+def __getattr__(name: str) -> object:
+    if name in REDUCER_PROTOCOL:
+        from storagebench.compressors import reducer
+
+        return getattr(reducer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

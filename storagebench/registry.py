@@ -17,12 +17,31 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, entry_point_group: str, base: type | None = None):
+    """``base`` is what every class in it must subclass (a class, or a ``module:Class`` spec resolved when first
+    needed); ``modules`` are built-in modules imported when the registry is first read, so that code which never
+    reads it (a contained codec process, say) does not pay for their imports."""
+
+    def __init__(self, kind: str, entry_point_group: str, base: type | str | None = None,
+                 modules: tuple[str, ...] = ()):
         self.kind = kind
-        self.base = base  # what every class in it must subclass
+        self._base = base
         self.entry_point_group = entry_point_group
         self._builtins: dict[str, type[T]] = {}
         self._plugins: dict[str, type[T]] | None = None
+        self._modules = modules
+
+    @property
+    def base(self) -> type | None:
+        if isinstance(self._base, str):
+            self._base = load_spec(self._base, self.kind)
+        return self._base
+
+    def _load_builtins(self) -> dict[str, type[T]]:
+        while self._modules:
+            module, *rest = self._modules
+            self._modules = tuple(rest)
+            importlib.import_module(module)
+        return self._builtins
 
     def register(self, name: str) -> Callable[[type[T]], type[T]]:
         def decorate(cls: type[T]) -> type[T]:
@@ -38,7 +57,7 @@ class Registry(Generic[T]):
         if self._plugins is None:
             self._plugins = {}
             for ep in entry_points(group=self.entry_point_group):
-                if ep.name in self._builtins:
+                if ep.name in self._load_builtins():
                     warnings.warn(f"{self.kind} plug-in {ep.value} ignored: built-in {ep.name!r} wins")
                     continue
                 self._plugins[ep.name] = ep.load()
@@ -46,13 +65,13 @@ class Registry(Generic[T]):
 
     def builtin(self, name: str) -> type[T] | None:
         """The built-in class registered as ``name``, or None; never imports anything (safe on names from data)."""
-        return self._builtins.get(name)
+        return self._load_builtins().get(name)
 
     def names(self) -> list[str]:
-        return sorted({*self._builtins, *self._load_plugins()})
+        return sorted({*self._load_builtins(), *self._load_plugins()})
 
     def get(self, name: str) -> type[T]:
-        if name in self._builtins:
+        if name in self._load_builtins():
             return self._builtins[name]
         if is_spec(name):
             return self._from_spec(name)
@@ -69,7 +88,7 @@ class Registry(Generic[T]):
         own = getattr(cls, "name", None)
         if not isinstance(own, str) or not own:
             cls.name = cls.__name__.lower()  # type: ignore[attr-defined]
-        elif own in self._builtins and self._builtins[own] is not cls:
+        elif own in self._load_builtins() and self._builtins[own] is not cls:
             raise StorageBenchError(f"{spec}: {self.kind} is named {own!r}, the name of a built-in; rename it")
         return cls
 
