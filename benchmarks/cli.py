@@ -135,6 +135,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _cmd_rd(args: argparse.Namespace) -> int:
+    from storagebench.benchmarks.config import absolute_spec
     from storagebench.benchmarks.rd import format_card, rd_card
     from storagebench.benchmarks.runner import parse_levels
     from storagebench.benchmarks.submit import parse_param, submission_levels
@@ -145,7 +146,8 @@ def _cmd_rd(args: argparse.Namespace) -> int:
     levels = parse_levels(codec, submission_levels(args.levels) or codec.default_levels, "--levels")
     fashion = DATASETS.create("fashion-mnist", {"path": args.data or ""}, "--data").load()
     out = Path(args.out) if args.out else child_path(Path("results") / "rd", codec.name, "compressor name")
-    rows, csv_path, figure, notes = rd_card(codec, levels, fashion, args.images, out, _cache_root(args))
+    rows, csv_path, figure, notes = rd_card(codec, levels, fashion, args.images, out, _cache_root(args),
+                                            absolute_spec(args.compressor))
     print(format_card(rows))
     for note in notes:
         print(f"note: {note}")

@@ -21,7 +21,7 @@ from storagebench.benchmarks.report import (current_fit, fit_results_dir, open_r
 from storagebench.benchmarks.runner import (Plan, check_results_dir, make_plan, parse_levels, prepare_codec, say,
                                             train_and_score, train_cells)
 from storagebench.benchmarks.store import CompressedSetStore, decode_verified
-from storagebench.compressors.state import decoder_for
+from storagebench.compressors.decoding import decoder_for
 from storagebench.errors import StorageBenchError
 
 def _train_curve_cell(job: dict[str, Any], cell: CurveCell) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def train_curve_cells(plan: Plan, law: ScalingLaw | None, pending: list[CurveCel
     entries = {t.entry.path: t.entry for t in sets.values()}
     levels = [plan.codec.original_level,
               *(lv for e in entries.values() for lv in (e.levels if isinstance(e.levels, list) else [e.levels]))]
-    decoder, _ = decoder_for(plan.codec, levels)
+    decoder, _ = decoder_for(plan.codec, levels, plan.config.compressor)
     decoded = {path: decode_verified(entry, decoder, plan.splits.train.images, workers)
                for path, entry in entries.items()}
     test_set = {plan.codec.original_level: (test_entry, decode_verified(test_entry, decoder, test.images, workers))}

@@ -24,7 +24,7 @@ from storagebench.benchmarks.reduced_store import ReducedStore
 from storagebench.benchmarks.runner import Plan, one_thread_per_cell, open_results, parse_levels, say, train_cells
 from storagebench.compressors import (COMPRESSORS, REDUCERS, DatasetReducer, ImageCodec, Level, Network, ReducedSet,
                                       level_label)
-from storagebench.compressors.state import decoder_for
+from storagebench.compressors.decoding import decoder_for
 from storagebench.errors import StorageBenchError
 from storagebench.tasks import DATASETS, TASKS, LabelledSplits, Task
 from storagebench.tasks.device import describe_device, on_device
@@ -165,7 +165,8 @@ def _reduce_and_score(job: dict[str, Any], cell: ReductionCell) -> dict[str, Any
         _reduction_key(plan, cell, network), lambda: reducer.reduce(train.images, train.labels, cell.per_class,
                                                                     cell.seed, network),
         codec, level, len(plan.splits.classes))
-    reduced = stored.load(decoder_for(codec, [level])[0])  # the stored bytes, decoded: what a user of the set gets
+    spec = next(s.storage[0] for s in plan.config.reducers if s.label == cell.label)
+    reduced = stored.load(decoder_for(codec, [level], spec)[0])  # the stored bytes, decoded: what a user gets
     sizes = stored.bytes_on_disk()
     digest = hashlib.sha256(np.ascontiguousarray(reduced.images).data)
     digest.update(reduced.labels.astype(np.int64).data)

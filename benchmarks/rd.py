@@ -16,7 +16,7 @@ import numpy as np
 from storagebench.compressors import LOSSLESS, ImageCodec, Level, level_label
 from storagebench.compressors.butteraugli import butteraugli_distance
 from storagebench.compressors.protocol import exact_bytes
-from storagebench.compressors.state import decoder_for
+from storagebench.compressors.decoding import Decoder, decode_many, decoder_for
 from storagebench.errors import StorageBenchError
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "camera", "rocket", "immunohistochemistry")
@@ -50,19 +50,18 @@ def is_learned(codec: ImageCodec) -> bool:
     return type(codec).fit is not ImageCodec.fit
 
 
-def card_rows(codec: ImageCodec, dataset: str, images: list[np.ndarray], levels: list[Level]) -> list[dict[str, Any]]:
-    decoder, _ = decoder_for(codec, levels)
+def card_rows(codec: ImageCodec, decoder: Decoder, dataset: str, images: list[np.ndarray],
+              levels: list[Level]) -> list[dict[str, Any]]:
     rows = []
     for level in levels:
         per_item = codec.item_levels(level, len(images))
         item_levels = per_item if isinstance(per_item, list) else [per_item] * len(images)
-        sizes, metrics = [], []
-        for image, item_level in zip(images, item_levels):
-            stream = codec.encode(image, item_level)
-            decoded = decoder.decode(exact_bytes(stream, codec.name, f"a {dataset} image"), item_level)
-            sizes.append(len(stream) * 8 / (image.shape[0] * image.shape[1]))
-            metrics.append((psnr(image, decoded), ssim(image, decoded), butteraugli_distance(image, decoded)))
-        values = np.array(metrics)
+        streams = [exact_bytes(codec.encode(image, item_level), codec.name, f"a {dataset} image")
+                   for image, item_level in zip(images, item_levels)]
+        decoded = decode_many(decoder, streams, item_levels, f"decode {dataset} {level_label(level)}")
+        sizes = [len(stream) * 8 / (image.shape[0] * image.shape[1]) for stream, image in zip(streams, images)]
+        values = np.array([(psnr(image, back), ssim(image, back), butteraugli_distance(image, back))
+                           for image, back in zip(images, decoded)])
         rows.append({"dataset": dataset, "level": level_label(level), "images": len(images),
                      "bytes_per_image": float(np.mean(sizes) * images[0].shape[0] * images[0].shape[1] / 8),
                      "bpp": float(np.mean(sizes)), "psnr": float(np.mean(values[:, 0])),
@@ -70,9 +69,10 @@ def card_rows(codec: ImageCodec, dataset: str, images: list[np.ndarray], levels:
     return rows
 
 
-def rd_card(codec: ImageCodec, levels: list[Level], fashion: Any, count: int, out: Path,
-            cache: Path) -> tuple[list[dict[str, Any]], Path, Path, list[str]]:
-    """Rows of the card, the CSV and the figure written, and notes on what was left out."""
+def rd_card(codec: ImageCodec, levels: list[Level], fashion: Any, count: int, out: Path, cache: Path,
+            spec: str | None = None) -> tuple[list[dict[str, Any]], Path, Path, list[str]]:
+    """Rows of the card, the CSV and the figure written, and notes on what was left out. ``spec`` names a codec
+    that is not a built-in (its decoding is contained)."""
     notes = []
     test = list(fashion.test.images[:count])
     if is_learned(codec):
@@ -81,7 +81,8 @@ def rd_card(codec: ImageCodec, levels: list[Level], fashion: Any, count: int, ou
         notes.append("photos left out: a learned codec is fitted on Fashion-MNIST and carded on its test images")
     else:
         sets = {"photos": photos(), "fashion-mnist": test}
-    rows = [row for name, images in sets.items() for row in card_rows(codec, name, images, levels)]
+    decoder, _ = decoder_for(codec, levels, spec)
+    rows = [row for name, images in sets.items() for row in card_rows(codec, decoder, name, images, levels)]
     if not rows:
         raise StorageBenchError("rd: no levels to card")
     out.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import numpy as np
 
 from storagebench.benchmarks.store import commit_folder, read_manifest, remove_stale_temporaries
 from storagebench.compressors import ImageCodec, Level, ReducedSet, level_label
+from storagebench.compressors.decoding import Decoder, decode_many
 from storagebench.compressors.protocol import exact_bytes
 from storagebench.errors import StorageBenchError
 from storagebench.provenance import stable_hash
@@ -63,8 +64,9 @@ class StoredReduction:
             sizes[kind] += (self.payload / relative).stat().st_size
         return {**sizes, "total": sum(sizes.values())}
 
-    def load(self, codec: ImageCodec) -> ReducedSet:
-        """The set a learner gets: every file checked against its sha256, images decoded by ``codec``."""
+    def load(self, codec: Decoder) -> ReducedSet:
+        """The set a learner gets: every file checked against its sha256, images decoded by ``codec`` (a restored
+        instance, or a contained decoder: ``compressors/decoding.py``)."""
         files = {}
         for relative, expected in self.manifest["files"].items():
             data = (self.payload / relative).read_bytes()
@@ -73,8 +75,8 @@ class StoredReduction:
                                         f"{self.path} and re-run")
             files[relative] = data
         level = self.manifest["level"]
-        images = np.stack([np.asarray(codec.decode(files[name], level)) for name in sorted(files)
-                           if name.startswith("images/")])
+        names = [name for name in sorted(files) if name.startswith("images/")]
+        images = np.stack(decode_many(codec, [files[name] for name in names], [level] * len(names)))
         label_name = next(name for name in files if name.startswith("labels."))
         labels = np.frombuffer(files[label_name], dtype="u1" if label_name.endswith("u8") else "<u2").astype(np.int64)
         steps = np.frombuffer(files["step_sizes.f32"], dtype="<f4").copy() if "step_sizes.f32" in files else None

@@ -19,7 +19,7 @@ from storagebench.benchmarks.config import BenchmarkConfig, absolute_spec
 from storagebench.benchmarks.results import ResultsDB
 from storagebench.benchmarks.store import CompressedSetStore, StoredSet, decode_verified, summarise_info
 from storagebench.compressors import COMPRESSORS, ImageCodec, Level, level_label
-from storagebench.compressors.state import decoder_for
+from storagebench.compressors.decoding import decoder_for
 from storagebench.errors import StorageBenchError
 from storagebench.log import say
 from storagebench.parallel import active_executor, parallel_map
@@ -316,7 +316,8 @@ def _train_grid(plan: Plan, db: ResultsDB, store: CompressedSetStore, pending: l
                 on_cell: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None) -> None:
     """Fit the codec, encode (or reuse) the sets the pending cells need, decode them once, train the cells."""
     prepare_codec(plan, cache_root, workers)
-    decoder, decoder_bytes = decoder_for(plan.codec, [*dict.fromkeys(c.level for c in pending), *plan.test_levels])
+    decoder, decoder_bytes = decoder_for(plan.codec, [*dict.fromkeys(c.level for c in pending), *plan.test_levels],
+                                         plan.config.compressor)
     pool_index = plan.train_pool
     test_index = np.arange(len(plan.splits.test))
     entries = {"train": {level: _ensure(plan, store, "train", pool_index, level, workers, report)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from storagebench.compressors import LOSSLESS, ImageCodec, Level, level_label
+from storagebench.compressors.decoding import ContainedDecoder, Decoder, decode_many
 from storagebench.compressors.protocol import exact_bytes
 from storagebench.errors import StorageBenchError
 from storagebench.log import say
@@ -72,7 +73,7 @@ def summarise_info(info: list[dict[str, float]]) -> tuple[dict[str, list[float]]
 
 def _decode_chunk(job: dict[str, Any], bounds: tuple[int, int]) -> np.ndarray:
     blob, starts, ends, codec, level = job["blob"], job["starts"], job["ends"], job["codec"], job["level"]
-    decoded = []
+    decoded: list[np.ndarray] = []
     for j in range(*bounds):
         try:
             decoded.append(np.asarray(codec.decode(blob[starts[j]:ends[j]].tobytes(), item_level(level, j))))
@@ -82,12 +83,16 @@ def _decode_chunk(job: dict[str, Any], bounds: tuple[int, int]) -> np.ndarray:
             raise StorageBenchError(f"{codec.name}: decoding item {j} at level {item_level(level, j)!r} failed "
                                     f"({type(exc).__name__}: {exc}); a decoder is given only the bitstream, the level "
                                     f"and the state the codec declares (fitted_state)") from None
-    wrong = next((j for j, image in zip(range(*bounds), decoded)
-                  if image.shape != job["shape"] or image.dtype != np.uint8), None)
+    return checked_stack(decoded, bounds[0], job["shape"], codec.name)
+
+
+def checked_stack(decoded: list[np.ndarray], first: int, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """The decoded items (``first``.. of a set) as one array, each checked to be uint8 of the encoded shape."""
+    wrong = next((j for j, image in enumerate(decoded) if image.shape != shape or image.dtype != np.uint8), None)
     if wrong is not None:
-        image = decoded[wrong - bounds[0]]
-        raise StorageBenchError(f"{codec.name} decoded item {wrong} to {image.dtype} {image.shape}, expected uint8 "
-                                f"{job['shape']}")
+        image = decoded[wrong]
+        raise StorageBenchError(f"{name} decoded item {first + wrong} to {image.dtype} {image.shape}, expected uint8 "
+                                f"{shape}")
     return np.stack(decoded)
 
 
@@ -142,19 +147,23 @@ class StoredSet:
         """The level every item was encoded at, or each item's own."""
         return self.manifest.get("item_levels", self.manifest["level"])
 
-    def decode(self, codec: ImageCodec, workers: int) -> np.ndarray:
-        """Decode every item, in parallel, into one uint8 array: the exact arrays training will see."""
+    def decode(self, codec: Decoder, workers: int) -> np.ndarray:
+        """Decode every item, in parallel, into one uint8 array: the exact arrays training will see. ``codec`` is
+        a restored instance (a built-in), or a contained decoder (``compressors/decoding.py``)."""
         level, count = self.levels, len(self.sizes)
+        desc = f"decode {self.manifest['split']} {describe_level(level)}"
+        if isinstance(codec, ContainedDecoder):
+            decoded = decode_many(codec, self.bitstreams(), [item_level(level, j) for j in range(count)], desc, workers)
+            return checked_stack(decoded, 0, tuple(self.manifest["item_shape"]), codec.name)
         ends = np.cumsum(self.sizes)
         job = {"blob": self.blob(), "starts": ends - self.sizes, "ends": ends, "codec": codec, "level": level,
                "shape": tuple(self.manifest["item_shape"])}
-        parts = list(parallel_map(_decode_chunk, job, _chunks(count), workers=workers, total=count,
-                                  desc=f"decode {self.manifest['split']} {describe_level(level)}", unit="img",
-                                  weight=lambda b: b[1] - b[0]))
+        parts = list(parallel_map(_decode_chunk, job, _chunks(count), workers=workers, total=count, desc=desc,
+                                  unit="img", weight=lambda b: b[1] - b[0]))
         return np.concatenate(parts)  # every item checked for shape and dtype where it was decoded
 
 
-def decode_verified(entry: StoredSet, decoder: ImageCodec, images: np.ndarray, workers: int) -> np.ndarray:
+def decode_verified(entry: StoredSet, decoder: Decoder, images: np.ndarray, workers: int) -> np.ndarray:
     """``entry.decode`` by ``decoder`` (an instance restored from declared state, never the one that encoded). An
     entry at the lossless level must also give back its source ``images`` bit for bit: a "lossless" that is not
     would pass for the original format and move every baseline."""

@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,11 +158,14 @@ def run_contained(job: dict[str, Any], limits: Limits, workdir: Path) -> dict[st
     contained = isolation()
     command = [*contained.prefix, sys.executable, "-m", "storagebench.compressors.sandbox", str(job_path),
                str(result_path)]
-    known = _children()
     try:
         with open(stderr_path, "wb") as stderr, _reaping():
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, cwd=private, env=env,
-                                    start_new_session=True, preexec_fn=lambda: _prepare(memory, contained.seccomp))
+            with _LOCK:  # several children may run at once (a run decoding in parallel): each knows the others
+                known = _children()
+                proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, cwd=private, env=env,
+                                        start_new_session=True,
+                                        preexec_fn=lambda: _prepare(memory, contained.seccomp))
+                _ACTIVE.add(proc.pid)
             try:
                 _watch(proc, limits)
             finally:
@@ -195,7 +199,9 @@ def _end(proc: subprocess.Popen, known: set[int]) -> None:
     if proc.stdout is not None:
         proc.stdout.close()
     for _ in range(100):  # a killed process's own children are adopted next
-        left = _children() - known
+        with _LOCK:
+            _ACTIVE.discard(proc.pid)
+            left = _children() - known - _ACTIVE
         if not left:
             break
         for pid in left:
@@ -204,6 +210,11 @@ def _end(proc: subprocess.Popen, known: set[int]) -> None:
                 os.waitpid(pid, 0)
             except (ProcessLookupError, ChildProcessError, PermissionError):
                 pass
+
+
+_LOCK = threading.Lock()
+_ACTIVE: set[int] = set()  # contained children running now
+_REAPING = [0]  # how many of them need this process to reap orphans
 
 
 @contextlib.contextmanager
@@ -216,13 +227,17 @@ def _reaping() -> Iterator[None]:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         prctl = None
-    if prctl is not None:
-        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    with _LOCK:
+        _REAPING[0] += 1
+        if prctl is not None and _REAPING[0] == 1:
+            prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     try:
         yield
     finally:
-        if prctl is not None:
-            prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        with _LOCK:
+            _REAPING[0] -= 1
+            if prctl is not None and _REAPING[0] == 0:
+                prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
 def _children() -> set[int]:

@@ -8,10 +8,11 @@ Before and after each call it writes a line to the progress channel (the origina
 prints go to stderr), so the parent can stop a call that does not return within its limit; it ends with
 ``finished`` and leaves at once, whatever threads the compressor left behind.
 
-Two jobs: ``encode`` (fit on the training images, encode every image at every level twice, decode once in the same
-instance, serialize the declared state of every level) and ``decode`` (restore a fresh instance from the declared
-state, decode the other process's bytes before anything else, then fit and encode again for cross-process
-determinism).
+Validation's two jobs: ``encode`` (fit on the training images, encode every image at every level twice, decode
+once in the same instance, serialize the declared state of every level) and ``decode`` (restore a fresh instance
+from the declared state, decode the other process's bytes before anything else, then fit and encode again for
+cross-process determinism). A run's job: ``decode stored`` (restore, then decode stored bitstreams: how a run
+decodes a codec that is not a built-in).
 """
 from __future__ import annotations
 
@@ -110,17 +111,21 @@ def encode_job(codec: Any, job: dict[str, Any], progress: Progress) -> dict[str,
     return out
 
 
-def decode_job(codec: Any, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """Restore the declared state, decode the bytes another process made (before anything else), then fit and
-    encode again."""
+def _restore(codec: Any, job: dict[str, Any], progress: Progress) -> None:
     from storagebench.compressors.protocol import level_label
     from storagebench.compressors.state import unpack_state
 
-    out: dict[str, Any] = {"decoded": {}, "encoded": {}, "seconds": []}
     for level in job["levels"]:
         state = unpack_state(job["states"][level_label(level)])
         if state:
             _timed(progress, f"restore at level {level!r}", lambda: codec.restore(level, state))
+
+
+def decode_job(codec: Any, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Restore the declared state, decode the bytes another process made (before anything else), then fit and
+    encode again."""
+    out: dict[str, Any] = {"decoded": {}, "encoded": {}, "seconds": []}
+    _restore(codec, job, progress)
     for key, streams in job["streams"].items():
         decoded = []
         for i, (stream, item_level) in enumerate(zip(streams, job["item_levels"][key])):
@@ -142,6 +147,20 @@ def decode_job(codec: Any, job: dict[str, Any], progress: Progress) -> dict[str,
     return out
 
 
+def decode_stored_job(codec: Any, job: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """A run's decoding: restore the declared state, then decode stored bitstreams (items ``first``.. of a set)."""
+    _restore(codec, job, progress)
+    decoded = []
+    for i, (stream, item_level) in enumerate(zip(job["streams"], job["item_levels"])):
+        image, _ = _timed(progress, f"decode of item {job['first'] + i} at level {item_level!r}",
+                          lambda: codec.decode(stream, item_level))
+        decoded.append(_plain_array(image))
+    return {"decoded": decoded}
+
+
+JOBS = {"encode": encode_job, "decode": decode_job, "decode stored": decode_stored_job}
+
+
 def main(job_path: str, result_path: str) -> None:
     sys.addaudithook(refuse_network)  # first: nothing loaded below can open a socket
     progress = Progress()
@@ -150,7 +169,7 @@ def main(job_path: str, result_path: str) -> None:
     try:
         codec = _load(job)
         progress.say("ready")
-        result = {"ok": True, **(encode_job if job["mode"] == "encode" else decode_job)(codec, job, progress)}
+        result = {"ok": True, **JOBS[job["mode"]](codec, job, progress)}
     except MemoryError:
         result = {"ok": False, "error": "MemoryError", "traceback": traceback.format_exc(limit=-3)}
     except Exception as exc:  # noqa: BLE001  (any failure of the compressor is a finding to report)

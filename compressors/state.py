@@ -91,10 +91,3 @@ def restored(codec_class: type[ImageCodec], params: Any, states: dict[str, bytes
         if state:
             fresh.restore(level, state)
     return fresh
-
-
-def decoder_for(codec: ImageCodec, levels: list[Level]) -> tuple[ImageCodec, dict[str, int]]:
-    """The instance that decodes what the fitted ``codec`` encoded at ``levels`` (never ``codec`` itself), and the
-    bytes of each level's serialized state: the decoder bytes the harness counts."""
-    states = declared_states(codec, levels)
-    return restored(type(codec), codec.params, states, levels), {label: len(s) for label, s in states.items()}

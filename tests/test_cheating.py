@@ -145,7 +145,7 @@ def run_with(tmp_path, cli_env, name):
 
 
 @pytest.mark.parametrize("name, needle", [
-    ("KeyedForgets", "decoding item 0 at level 'lossless' failed (AttributeError"),
+    ("KeyedForgets", "keyedforgets: decoding items 0..79 in a contained process failed: it raised AttributeError"),
     ("LossyLossless", "its 'lossless' level changed the pixels of 80 of 80 train images"),
     ("BytesSubclass", "a bitstream must be exactly bytes"),
 ])
@@ -171,3 +171,25 @@ def test_declared_state_decodes_in_a_real_run_and_its_bytes_are_recorded(tmp_pat
     assert recorded == {"lossless": len(pack_state({"key": key})), "1": len(pack_state({"key": key}))}
     assert json.loads(sqlite3.connect(tmp_path / "out" / "results.sqlite").execute(
         "SELECT value FROM meta WHERE key = 'compressor'").fetchone()[0]) == {"name": "keyed", "version": "1"}
+
+
+def test_a_codec_that_cheats_only_outside_validation_cannot_decode_in_a_run(tmp_path, cli_env):
+    """Honest when watched, it passes validation; in the run (one worker: encoding in storagebench's own process)
+    it keeps pixels in a module global. A run decodes a codec that is not a built-in in contained processes too."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("watched_fixture", CHEATS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    image = images()[0]
+    stream = module.BehavesWhenWatched(module.NoParams()).encode(image, 1.0)
+    fresh = module.BehavesWhenWatched(module.NoParams())  # a fresh instance in the same process would be fooled
+    assert len(stream) == 4 and np.array_equal(fresh.decode(stream, 1.0), image)
+    config = write_config(tmp_path / "tiny.toml", n="[40]")
+    result = run_cli(["submit", f"{CHEATS}:BehavesWhenWatched", "--config", str(config), "--levels", "lossless",
+                      "--test-levels", "lossless", "--workers", "1", "--out", "out"], cli_env, tmp_path)
+    assert "validation of" in result.stdout and ": passed" in result.stdout, result.stdout
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    assert "behaveswhenwatched: decoding items 0..39 in a contained process failed: it raised KeyError" in message
+    assert "Traceback" not in result.stderr

@@ -139,6 +139,14 @@ def test_a_damaged_store_entry_is_rebuilt_or_named(tmp_path, images):
     assert np.array_equal(again.sizes, entry.sizes)
 
 
+def test_a_decoder_that_fails_is_one_error_naming_the_item(tmp_path, images):
+    entry = encode(CompressedSetStore(tmp_path), images, 2.0)
+    wrong = COMPRESSORS.create("png", {}, "[compressor]")  # not the codec that wrote these bytes
+    with pytest.raises(StorageBenchError, match=r"png: decoding item 0 at level 2.0 failed \(.*a decoder is given "
+                                                r"only the bitstream, the level and the state the codec declares"):
+        entry.decode(wrong, workers=1)
+
+
 def test_temporary_folders_of_dead_processes_are_removed(tmp_path):
     host = socket.gethostname()
     dead, alive = tmp_path / f".tmp-abc-{host}-999999999", tmp_path / f".tmp-def-{host}-{os.getpid()}"
