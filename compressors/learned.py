@@ -20,7 +20,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from storagebench.compressors.png import png_decode, png_encode
-from storagebench.compressors.protocol import LOSSLESS, ImageCodec, Level, check_number, level_label
+from storagebench.compressors.protocol import (
+    LOSSLESS,
+    ImageCodec,
+    Level,
+    check_number,
+    level_label,
+)
 from storagebench.compressors.registry import COMPRESSORS
 from storagebench.errors import StorageBenchError
 
@@ -101,7 +107,7 @@ class LearnedCodec(ImageCodec):
 
     def build(self, channels: int) -> Any:
         """A fresh model for ``channels``-channel images (CompressAI's, with its first and last layers resized)."""
-        from storagebench.tasks.torchvision_compat import ensure_torchvision_ops
+        from storagebench.torchvision_compat import ensure_torchvision_ops
 
         ensure_torchvision_ops()  # compressai imports torchvision
         from compressai.models import FactorizedPrior, ScaleHyperprior

@@ -4,11 +4,10 @@ Built from a results dir (``results.sqlite``, ``config.toml``, ``fits.json``) pl
 ``storagebench submit``: compressor name, version, parameters and levels; the benchmark's config hash; library
 versions, commit, machine and seeds; per train level the stored bytes per image and the sha256 of every manifest
 trained on; per test level its manifests; every measured error; the fit; the storage-curve cells; the baselines'
-bytes (``benchmarks/baselines.py``); and, for submissions, the errors the submitter claims at given budgets.
+bytes (``benchmarks/harness/baselines.py``); and, for submissions, the errors the submitter claims at given budgets.
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from storagebench.benchmarks.config import portable_name
+from storagebench.atomic import write_json_atomic
+from storagebench.benchmarks.analysis.fits import current_fit, fit_results_dir
+from storagebench.benchmarks.definition import level_order, portable_name
+from storagebench.benchmarks.harness.results_dir import open_results_dir
+from storagebench.benchmarks.harness.rows import CellRow, EvaluationRow
 from storagebench.compressors import COMPRESSORS
-from storagebench.benchmarks.report import (current_fit, fit_results_dir, level_order, open_results_dir,
-                                            write_json_atomic)
 from storagebench.errors import StorageBenchError
 from storagebench.provenance import git_commit, stable_hash
 
@@ -27,21 +28,26 @@ ENTRY_FORMAT = 3  # 2: task, dataset, budgets, definition hash, curves, baseline
 # baseline errors, decoder bytes measured from the declared state
 
 
-def _per_level(cells: list[dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
-    by_level: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def _per_level(cells: list[CellRow], order: list[str]) -> list[dict[str, Any]]:
+    by_level: dict[str, list[CellRow]] = defaultdict(list)
     for cell in cells:
-        by_level[cell["train_level"]].append(cell)
+        by_level[cell.train_level].append(cell)
     rows = []
     for level in sorted(by_level, key=lambda lv: order.index(lv) if lv in order else len(order)):
         group = by_level[level]
-        largest = max(c["n"] for c in group)
-        at_largest = [c for c in group if c["n"] == largest]
-        info = json.loads(at_largest[0]["codec_info"])
-        rows.append({"level": level, "bytes_per_image": float(np.mean([c["train_bytes_per_image"] for c in at_largest])),
-                     "at_n": largest, "decoder_bytes": int(group[0]["decoder_bytes"]),
-                     "manifest_sha256": sorted({c["train_manifest_sha256"] for c in group}),
+        largest = max(c.n for c in group)
+        at_largest = [c for c in group if c.n == largest]
+        info = at_largest[0].codec_info
+        rows.append({"level": level, "bytes_per_image": float(np.mean([c.train_bytes_per_image for c in at_largest])),
+                     "at_n": largest, "decoder_bytes": int(group[0].decoder_bytes),
+                     "manifest_sha256": sorted({c.train_manifest_sha256 for c in group}),
                      **({"codec_info": info} if info else {})})
     return rows
+
+
+def _error(cell: CellRow, evaluation: EvaluationRow) -> dict[str, Any]:
+    return {"train_level": cell.train_level, "n": cell.n, "seed": cell.seed, "L": cell.train_bytes_per_image,
+            "test_level": evaluation.test_level, "error": evaluation.error}
 
 
 def board_definition(config: dict[str, Any]) -> dict[str, Any]:
@@ -79,29 +85,25 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None,
     db, config = open_results_dir(out)
     with db:
         cells = db.cells()
-        evaluations = [dict(r) for r in db.conn.execute(
-            "SELECT cell, test_level, test_bytes_per_image, test_manifest_sha256, error, metrics FROM evaluations "
-            "ORDER BY cell, test_level")]
-        runs = [dict(r) for r in db.conn.execute("SELECT * FROM runs ORDER BY run_id")]
+        evaluations, runs = db.evaluations(), db.runs()
         config_hash = db.meta("config_hash")
         original_level = db.meta("original_level") or "lossless"
-        baselines = json.loads(db.meta("baselines") or "null")
-        baseline_errors = sorted(json.loads(db.meta("baseline_errors") or "{}").values(),
-                                 key=lambda b: (b["n"], b["seed"]))
-        curves = [{k: r[k] for k in CURVE_KEYS} for r in db.curve_rows()]
-        recorded = json.loads(db.meta("compressor") or "null")
+        baselines = db.meta_json("baselines")
+        baseline_errors = sorted(db.meta_json("baseline_errors", {}).values(), key=lambda b: (b["n"], b["seed"]))
+        curves = [{k: getattr(r, k) for k in CURVE_KEYS} for r in db.curve_rows()]
+        recorded = db.meta_json("compressor")
     compressor = dict(config["compressor"])
     name = compressor.pop("name")
     identity = recorded_compressor(name, recorded)
     train_levels, test_levels = compressor.pop("train_levels"), compressor.pop("test_levels")
     fits = _current_fits(out)
-    cell_by_key = {c["cell"]: c for c in cells}
+    cell_by_key = {c.cell: c for c in cells}
     tests: dict[str, dict[str, Any]] = {}
     for e in evaluations:
-        tests.setdefault(e["test_level"], {"test_level": e["test_level"], "bytes_per_image": e["test_bytes_per_image"],
-                                           "manifest_sha256": e["test_manifest_sha256"]})
-    versions = json.loads(runs[-1]["library_versions"]) if runs else {}
-    codec_versions = json.loads(cells[0]["codec_versions"]) if cells else {}
+        tests.setdefault(e.test_level, {"test_level": e.test_level, "bytes_per_image": e.test_bytes_per_image,
+                                        "manifest_sha256": e.test_manifest_sha256})
+    versions = runs[-1].library_versions if runs else {}
+    codec_versions = cells[0].codec_versions if cells else {}
     return {
         "entry_format": ENTRY_FORMAT,
         "compressor": {"name": identity["name"], "spec": portable_name(name), "version": identity["version"],
@@ -111,13 +113,11 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None,
                       "seeds": config["benchmark"]["seeds"], "task": config["task"]["name"],
                       "dataset": config["dataset"]["name"], "budgets": config["benchmark"].get("budgets", []),
                       "definition_hash": stable_hash(board_definition(config)), "original_level": original_level},
-        "provenance": {"git_commits": sorted({r["git_commit"] for r in runs}), "library_versions": versions,
-                       "machine": json.loads(runs[-1]["machine"]) if runs else {}},
+        "provenance": {"git_commits": sorted({r.git_commit for r in runs}), "library_versions": versions,
+                       "machine": runs[-1].machine if runs else {}},
         "levels": _per_level(cells, level_order(config)),
         "test_levels": list(tests.values()),
-        "errors": [{"train_level": cell_by_key[e["cell"]]["train_level"], "n": cell_by_key[e["cell"]]["n"],
-                    "seed": cell_by_key[e["cell"]]["seed"], "L": cell_by_key[e["cell"]]["train_bytes_per_image"],
-                    "test_level": e["test_level"], "error": e["error"]} for e in evaluations],
+        "errors": [_error(cell_by_key[e.cell], e) for e in evaluations],
         "fit": None if fits is None else {k: fits[k] for k in ("form", "params", "r2", "bootstrap") if k in fits},
         "curves": curves,
         "baselines": baselines,

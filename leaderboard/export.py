@@ -11,7 +11,6 @@ import pandas as pd
 
 from storagebench.provenance import git_commit
 
-
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as the start of a formula
 
 

@@ -6,16 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from storagebench.benchmarks.figures import plot_fit  # noqa: E402
-from storagebench.benchmarks.matrix import matrix_from_rows, plot_matrix  # noqa: E402
-from storagebench.leaderboard.ranking import entry_law, optimum  # noqa: E402
-from storagebench.leaderboard.sources import Board, display_name, entry_id  # noqa: E402
+from storagebench.benchmarks.analysis import style
+from storagebench.benchmarks.analysis.figures import plot_fit
+from storagebench.benchmarks.analysis.matrix import matrix_from_rows, plot_matrix
+from storagebench.leaderboard.ranking import entry_law, optimum
+from storagebench.leaderboard.sources import Board, display_name, entry_id
 
 
 def _series(ranked: dict[str, Any], group: str, row_id: str) -> tuple[list[float], list[float]]:
@@ -27,9 +24,9 @@ def _series(ranked: dict[str, Any], group: str, row_id: str) -> tuple[list[float
 def storage_figure(ranked: dict[str, Any], board: Board, path: Path) -> Path:
     """Error vs storage budget: markers are the best real training set that fits (mean over seeds), dashed lines
     each entry's fitted law at its optimal allocation, grey lines the baselines."""
-    fig, ax = plt.subplots(figsize=(10.5, 5), constrained_layout=True)
+    fig, ax = style.figure(10.5, 5)
     budgets = np.geomspace(min(board.budgets) / 1.5, max(board.budgets) * 1.5, 80)
-    colors = plt.cm.tab20(np.arange(len(board.entries)) % 20)
+    colors = style.colors("tab20", len(board.entries))
     names = [e["compressor"]["name"] for e in board.entries]
     for color, entry in zip(colors, board.entries):
         s, err = _series(ranked, "entries", entry_id(entry))
@@ -39,20 +36,16 @@ def storage_figure(ranked: dict[str, Any], board: Board, path: Path) -> Path:
         predicted = [optimum(law, b) for b in budgets]
         if all(p is not None for p in predicted):
             ax.plot(budgets, [p[2] for p in predicted], "--", color=color, lw=1, alpha=0.7)
-    for style, label in (("s:", "original format"), ("^:", "random subset")):
+    for marker, label in (("s:", "original format"), ("^:", "random subset")):
         s, err = _series(ranked, "baselines", label.replace(" ", "-"))
-        ax.plot(s, err, style, color="black", label=f"{label} (baseline)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+        ax.plot(s, err, marker, color="black", label=f"{label} (baseline)")
+    style.log_axis(ax)
     ax.set_xlabel("storage budget s (bytes of training images)")
     ax.set_ylabel("test error")
     ax.set_title(f"{board.title}: best measured error within s (dashed: fit at n*(s))")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.grid(True, which="both", alpha=0.3)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return style.save(fig, path)
 
 
 def fit_figure(entry: dict[str, Any], path: Path) -> Path | None:

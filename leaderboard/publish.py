@@ -17,10 +17,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from storagebench.benchmarks.report import level_order, open_results_dir
+from storagebench.benchmarks.definition import level_order
+from storagebench.benchmarks.harness.results_dir import open_results_dir
+from storagebench.benchmarks.harness.rows import CellRow, CurveCellRow, EvaluationRow
 from storagebench.leaderboard.entry import build_entry
 from storagebench.leaderboard.export import ranking_frame
-from storagebench.leaderboard.figures import entry_matrix, fit_figure, matrix_figure, storage_figure
+from storagebench.leaderboard.figures import (
+    entry_matrix,
+    fit_figure,
+    matrix_figure,
+    storage_figure,
+)
 from storagebench.leaderboard.ranking import rank_board
 from storagebench.leaderboard.reduction_board import is_reduction_dir, rank_reduction
 from storagebench.leaderboard.sources import Board, group_boards
@@ -68,24 +75,23 @@ class Publisher:
                                resume="allow", settings=settings, reinit="create_new")
 
 
-def _cell_config(cell: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+def _cell_config(cell: CellRow, config: dict[str, Any]) -> dict[str, Any]:
     skip = {"codec_versions", "codec_info", "finished_at", "run_id"}
-    return {**{k: v for k, v in cell.items() if k not in skip}, "benchmark": config["benchmark"]["name"],
+    return {**{k: v for k, v in cell.as_dict().items() if k not in skip}, "benchmark": config["benchmark"]["name"],
             "compressor": config["compressor"], "task": config["task"], "dataset": config["dataset"]["name"]}
 
 
-def publish_cell(publisher: Publisher, group: str, config: dict[str, Any], config_hash: str, cell: dict[str, Any],
-                 evaluations: list[dict[str, Any]]) -> None:
-    run = publisher.open(run_id(config_hash, "cell", cell["cell"]), cell["cell"], group, "train",
-                         _cell_config(cell, config))
-    run.summary.update({f"error/{e['test_level']}": e["error"] for e in evaluations})
-    run.summary.update({"n": cell["n"], "L": cell["train_bytes_per_image"], "storage": cell["train_bytes_total"],
-                        "train_seconds": cell["train_seconds"]})
+def publish_cell(publisher: Publisher, group: str, config: dict[str, Any], config_hash: str, cell: CellRow,
+                 evaluations: list[EvaluationRow]) -> None:
+    run = publisher.open(run_id(config_hash, "cell", cell.cell), cell.cell, group, "train", _cell_config(cell, config))
+    run.summary.update({f"error/{e.test_level}": e.error for e in evaluations})
+    run.summary.update({"n": cell.n, "L": cell.train_bytes_per_image, "storage": cell.train_bytes_total,
+                        "train_seconds": cell.train_seconds})
     run.finish()
 
 
-def _curve_config(row: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    return {**{k: v for k, v in row.items() if k not in ("metrics", "finished_at", "run_id")},
+def _curve_config(row: CurveCellRow, config: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: v for k, v in row.as_dict().items() if k not in ("metrics", "finished_at", "run_id")},
             "benchmark": config["benchmark"]["name"], "compressor": config["compressor"], "task": config["task"]}
 
 
@@ -122,11 +128,11 @@ def _matrix_table(entry: dict[str, Any], wandb: Any) -> dict[str, Any]:
 
 
 def _publish_curve_cells(publisher: Publisher, group: str, config: dict[str, Any], config_hash: str,
-                         rows: list[dict[str, Any]]) -> None:
+                         rows: list[CurveCellRow]) -> None:
     for row in rows:
-        run = publisher.open(run_id(config_hash, "curve", row["cell"]), f"curve {row['cell']}", group, "train",
+        run = publisher.open(run_id(config_hash, "curve", row.cell), f"curve {row.cell}", group, "train",
                              _curve_config(row, config))
-        run.summary.update({f"error/{row['test_level']}": row["error"], "n": row["n"], "storage": row["bytes_total"]})
+        run.summary.update({f"error/{row.test_level}": row.error, "n": row.n, "storage": row.bytes_total})
         run.finish()
 
 
@@ -140,10 +146,11 @@ def publish_reduction(directory: Path, project: str | None, entity: str | None) 
     group = benchmark_id(config, config_hash)
     compare = {**config, "compressor": config.get("compare", {})}
     for row in rows:
-        run = publisher.open(run_id(config_hash, "reduced", row["cell"]), row["cell"], group, "reduce",
-                             {**{k: v for k, v in row.items() if k not in ("metrics", "finished_at", "run_id")},
+        skip = ("metrics", "finished_at", "run_id")
+        run = publisher.open(run_id(config_hash, "reduced", row.cell), row.cell, group, "reduce",
+                             {**{k: v for k, v in row.as_dict().items() if k not in skip},
                               "benchmark": config["benchmark"]["name"], "task": config["task"]})
-        run.summary.update({"error": row["error"], "own_error": row["own_error"], "bytes": row["bytes_total"]})
+        run.summary.update({"error": row.error, "own_error": row.own_error, "bytes": row.bytes_total})
         run.finish()
     _publish_curve_cells(publisher, group, compare, config_hash, curve_rows)
     with tempfile.TemporaryDirectory() as scratch:
@@ -163,12 +170,12 @@ def publish_dir(directory: Path, entry: dict[str, Any], project: str | None, ent
     db, config = open_results_dir(directory)
     with db:
         cells, config_hash = db.cells(), db.meta("config_hash")
-        evaluations = [dict(r) for r in db.conn.execute("SELECT * FROM evaluations ORDER BY cell, test_level")]
+        evaluations = db.evaluations()
         curve_rows = db.curve_rows()
     publisher = Publisher(directory, project, entity)
     group = benchmark_id(config, config_hash)
     for cell in cells:
-        publish_cell(publisher, group, config, config_hash, cell, [e for e in evaluations if e["cell"] == cell["cell"]])
+        publish_cell(publisher, group, config, config_hash, cell, [e for e in evaluations if e.cell == cell.cell])
     _publish_curve_cells(publisher, group, config, config_hash, curve_rows)
     if entry["fit"] is not None:
         _publish_fit(publisher, group, config_hash, entry, directory, board, ranked)

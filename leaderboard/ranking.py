@@ -3,7 +3,7 @@ measured error among the real training sets that fit in s (grid cells with n·L 
 cells trained at s), its fitted prediction at the optimal allocation n*(s), the bytes its fit needs to reach a target
 error, and ν, α, β with bootstrap intervals. A set's stored bytes include the decoder state the harness measured for
 its level (a codec cannot store its pixels in its decoder for free), whether or not its benchmark counted them. The
-baselines (``benchmarks/baselines.py``) are ranked beside them."""
+baselines (``benchmarks/harness/baselines.py``) are ranked beside them."""
 from __future__ import annotations
 
 import math
@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from storagebench.benchmarks.allocation import optimal_n
-from storagebench.benchmarks.baselines import BASELINE_FORMATS, baseline_key
-from storagebench.benchmarks.fit import ScalingLaw, law_from_dict
+from storagebench.benchmarks.harness.baselines import BASELINE_FORMATS
+from storagebench.benchmarks.harness.cells import subset_key
+from storagebench.benchmarks.law.allocation import optimal_n
+from storagebench.benchmarks.law.fit import law_from_dict
+from storagebench.benchmarks.law.scaling_law import ScalingLaw
 from storagebench.errors import StorageBenchError
 from storagebench.leaderboard.sources import Board, display_name, entry_id
 
@@ -71,7 +73,7 @@ def measured_best(entry: dict[str, Any], budget: float) -> Measured | None:
 
 def lossless_errors(board: Board) -> dict[tuple[int, int], float]:
     """Error of each (n, seed) trained on the original pixels, as the harness measured it for each entry's results
-    dir (``benchmarks/baselines.py``), never taken from an entry's own cells; pooled over the entries (identical
+    dir (``benchmarks/harness/baselines.py``), never taken from an entry's own cells; pooled over the entries (identical
     pixels give identical models under one recipe; the mean covers machines where they differ by noise)."""
     pooled: dict[tuple[int, int], list[float]] = defaultdict(list)
     for entry in board.entries:
@@ -89,7 +91,7 @@ def baseline_best(board: Board, label: str, budget: float) -> Measured | None:
     seeds = board.definition["seeds"]
     candidates = []
     for n in board.definition["n"]:
-        keys = [baseline_key(n, seed) for seed in seeds]
+        keys = [subset_key(n, seed) for seed in seeds]
         if all(k in sizes for k in keys) and all((n, s) in errors for s in seeds) and \
                 max(n * sizes[k] for k in keys) <= budget:
             candidates.append(Measured(float(np.mean([errors[(n, s)] for s in seeds])), f"lossless, n = {n}", n,

@@ -10,7 +10,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from storagebench.benchmarks.distill_report import is_reduction_dir, plot_reduction, read_reduction  # noqa: F401
+from storagebench.benchmarks.analysis.reduction import (  # noqa: F401
+    is_reduction_dir,
+    plot_reduction,
+    read_reduction,
+)
+from storagebench.benchmarks.harness.rows import ReducedCellRow
 
 
 def _row(ident: str, name: str, budget: float, best: dict[str, Any] | None, how: str) -> dict[str, Any]:
@@ -20,14 +25,14 @@ def _row(ident: str, name: str, budget: float, best: dict[str, Any] | None, how:
             "measured_n": best and best["n"], "measured_L": best and best["bytes"] / best["n"]}
 
 
-def _reducer_best(sets: list[dict[str, Any]], rows: list[dict[str, Any]], label: str, key: str,
+def _reducer_best(sets: list[dict[str, Any]], rows: list[ReducedCellRow], label: str, key: str,
                   budget: float) -> dict[str, Any] | None:
     candidates = []
     for s in sets:
         if s["reducer"] != label or s[key] is None:
             continue
-        largest = max(r["bytes_total"] for r in rows if r["reducer"] == label and
-                      r["images_per_class"] == s["images_per_class"])
+        largest = max(r.bytes_total for r in rows if r.reducer == label and
+                      r.images_per_class == s["images_per_class"])
         if largest <= budget:
             candidates.append({"error": s[key]["mean"], "sd": s[key]["sd"], "n": s["n"], "bytes": s["bytes"]["mean"],
                                "by": f"{s['images_per_class']} per class, {s['bytes']['mean']:,.0f} bytes "
@@ -48,10 +53,10 @@ def rank_reduction(path: Path, figure: Path | None = None) -> dict[str, Any]:
     found = read_reduction(path)
     config, rows, curves, summary, codec = (found[k] for k in ("config", "rows", "curves", "summary", "codec"))
     budgets = sorted({c["budget"] for c in summary["codecs"]}) or sorted(
-        {float(max(r["bytes_total"] for r in rows if r["images_per_class"] == k)) for k in
-         {r["images_per_class"] for r in rows}})
-    labels = list(dict.fromkeys(r["reducer"] for r in rows))
-    own = [label for label in labels if any(r["reducer"] == label and r["own_error"] is not None for r in rows)]
+        {float(max(r.bytes_total for r in rows if r.images_per_class == k)) for k in
+         {r.images_per_class for r in rows}})
+    labels = list(dict.fromkeys(r.reducer for r in rows))
+    own = [label for label in labels if any(r.reducer == label and r.own_error is not None for r in rows)]
     schemes = list(dict.fromkeys(c["scheme"] for c in summary["codecs"]))
     rankings = {}
     for budget in budgets:

@@ -53,6 +53,10 @@ class Registry(Generic[T]):
 
         return decorate
 
+    def unregister(self, name: str) -> None:
+        """Forget a class registered with ``register`` (for code that registers one for a while: tests, notebooks)."""
+        self._builtins.pop(name, None)
+
     def _load_plugins(self) -> dict[str, type[T]]:
         if self._plugins is None:
             self._plugins = {}
@@ -66,6 +70,10 @@ class Registry(Generic[T]):
     def builtin(self, name: str) -> type[T] | None:
         """The built-in class registered as ``name``, or None; never imports anything (safe on names from data)."""
         return self._load_builtins().get(name)
+
+    def registered(self, name: str) -> type[T] | None:
+        """A built-in or installed plug-in named ``name``, or None; never a spec (safe on names from data)."""
+        return self._load_builtins().get(name) or self._load_plugins().get(name)
 
     def names(self) -> list[str]:
         return sorted({*self._load_builtins(), *self._load_plugins()})

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from storagebench.errors import StorageBenchError
-from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
 from storagebench.paths import inside
+from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
 from storagebench.tasks.image_folder import open_image, to_uint8
 from storagebench.tasks.registry import DATASETS
+from storagebench.tasks.targets.boxes import Boxes
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def read_split(split_dir: Path, mode: str) -> tuple[ImageSet, dict[int, str]]:
     images = np.stack([to_uint8(open_image(file, (info["width"], info["height"]), f"the size {path.name} gives"),
                                 mode, file) for file, info in zip(files, infos)])
     labels = np.array([int(b[0, 4]) if len(b) else 0 for b in boxes], dtype=np.int64)
-    return ImageSet(images, labels, boxes=tuple(boxes)), categories
+    return ImageSet(images, labels, Boxes(tuple(boxes))), categories
 
 
 @DATASETS.register("coco")

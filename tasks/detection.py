@@ -17,11 +17,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from storagebench.device import current_device
 from storagebench.errors import StorageBenchError
 from storagebench.tasks.coco import indexed_coco
-from storagebench.tasks.device import current_device
 from storagebench.tasks.registry import TASKS
-from storagebench.tasks.training import RecipeParams, RecipeTask, outputs_in_batches, to_tensor
+from storagebench.tasks.training import (
+    RecipeParams,
+    RecipeTask,
+    outputs_in_batches,
+    to_tensor,
+)
+
 
 @dataclass(frozen=True)
 class DetectionParams(RecipeParams):
@@ -70,7 +76,7 @@ class SmallBackbone(nn.Module):
 def build_detector(p: DetectionParams, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
     """``num_classes`` counts the background (class 0); images keep their size (no resize) and arrive in [-1, 1]
     (``to_tensor``), so the detector's own normalisation is the identity."""
-    from storagebench.tasks.torchvision_compat import import_torchvision
+    from storagebench.torchvision_compat import import_torchvision
 
     torchvision = import_torchvision()
     from torchvision.models.detection.anchor_utils import AnchorGenerator

@@ -96,7 +96,7 @@ class FashionMnist(Dataset):
 
     def download(self, root: str) -> str:
         """Fetch the idx files with torchvision (needs internet); returns the directory to pass as --data."""
-        from storagebench.tasks.torchvision_compat import import_torchvision
+        from storagebench.torchvision_compat import import_torchvision
 
         datasets = import_torchvision().datasets
         for train in (True, False):

@@ -19,10 +19,10 @@ from PIL import Image
 
 from storagebench.paths import cache_home
 from storagebench.provenance import stable_hash
+from storagebench.tasks.coco import read_split as read_coco_split
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
 from storagebench.tasks.fashion_mnist import CLASSES, FashionMnist, FashionMnistParams
 from storagebench.tasks.registry import DATASETS
-from storagebench.tasks.coco import read_split as read_coco_split
 from storagebench.tasks.segmentation_folder import read_split as read_mask_split
 
 ITEM_THRESHOLD = 40  # item pixels brighter than this belong to the item

@@ -44,7 +44,7 @@ def mean_iou(confusion: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def build_unet(p: SegmentationParams, in_channels: int, num_classes: int) -> nn.Module:
-    from storagebench.tasks.torchvision_compat import ensure_torchvision_ops
+    from storagebench.torchvision_compat import ensure_torchvision_ops
 
     ensure_torchvision_ops()  # smp imports timm, which imports torchvision
     import segmentation_models_pytorch as smp

@@ -11,6 +11,7 @@ from storagebench.errors import StorageBenchError
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
 from storagebench.tasks.image_folder import open_image, read_same_size
 from storagebench.tasks.registry import DATASETS
+from storagebench.tasks.targets.masks import Masks
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 IGNORE_INDEX = 255
@@ -57,11 +58,11 @@ def read_split(split_dir: Path, mode: str) -> ImageSet:
         masks.append(_read_mask(mask_path, size, path))
     masks_array = np.stack(masks)
     labels = np.array([dominant_class(m) for m in masks_array], dtype=np.int64)
-    return ImageSet(images, labels, masks_array)
+    return ImageSet(images, labels, Masks(masks_array))
 
 
 def class_names(splits: tuple[ImageSet, ImageSet], names: list, root: Path) -> tuple[str, ...]:
-    used = max(int(s.masks[s.masks != IGNORE_INDEX].max(initial=0)) for s in splits) + 1
+    used = max(int(s.target.masks[s.target.masks != IGNORE_INDEX].max(initial=0)) for s in splits) + 1
     if names and len(names) < used:
         raise StorageBenchError(f"{root}: masks use class {used - 1} but [dataset].classes names only {len(names)}")
     return tuple(names) if names else tuple(f"class_{i}" for i in range(used))

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from storagebench.device import autocast, current_device
 from storagebench.errors import StorageBenchError
-from storagebench.tasks.device import autocast, current_device
 from storagebench.tasks.task import Task
 
 

@@ -115,7 +115,7 @@ def cli_env(tmp_path: Path, fashion_dir: Path) -> dict[str, str]:
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:  # noqa: ANN003
-    return subprocess.run([sys.executable, "-m", "storagebench.benchmarks.cli", *args], env=env, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "storagebench", *args], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=600, **kwargs)
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import run_cli, synthetic_images, write_config
+
 from storagebench.compressors import containment, validation
 from storagebench.compressors.state import pack_state
 from storagebench.compressors.validation import Limits, validate

@@ -1,9 +1,9 @@
 """The classic codecs (JPEG, WebP, AVIF, PNG, downscale) and compressors named by spec."""
 import numpy as np
 import pytest
+from conftest import INVERT_PLUGIN, synthetic_images
 from skimage import data
 
-from conftest import INVERT_PLUGIN, synthetic_images
 from storagebench.compressors import COMPRESSORS, LOSSLESS
 from storagebench.errors import StorageBenchError
 
@@ -83,7 +83,7 @@ def test_bad_specs_give_one_clear_error(tmp_path, spec_text, needle):
 
 
 def test_portable_name_drops_folders():
-    from storagebench.benchmarks.config import absolute_spec, portable_name
+    from storagebench.benchmarks.definition import absolute_spec, portable_name
 
     assert portable_name("/a/b/my_codec.py:Invert") == "my_codec.py:Invert"
     assert portable_name("pkg.mod:Cls") == "pkg.mod:Cls" and portable_name("jpegxl") == "jpegxl"
@@ -91,7 +91,7 @@ def test_portable_name_drops_folders():
 
 
 def test_storage_curves_refuse_codecs_without_a_distance_knob():
-    from storagebench.benchmarks.curves import searchable_range
+    from storagebench.benchmarks.harness.curves import searchable_range
 
     assert searchable_range(COMPRESSORS.create("jpegxl", {}, "x")) == (0.5, 25.0)
     assert searchable_range(COMPRESSORS.create("jpegxl-butteraugli", {}, "x")) == (0.5, 8.0)

@@ -1,6 +1,6 @@
 import numpy as np
-
 from conftest import before_and_after_training, synthetic_images
+
 from storagebench.tasks import TASKS
 
 

@@ -10,17 +10,17 @@ import zlib
 import imagecodecs
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import synthetic_images
-from storagebench.benchmarks.reduced_store import ReducedStore
-from storagebench.benchmarks.store import CompressedSetStore
+from PIL import Image
+from test_coco import write_coco
+
+from storagebench.benchmarks.harness.reduced_store import ReducedStore
+from storagebench.benchmarks.harness.store import CompressedSetStore
 from storagebench.compressors import COMPRESSORS, ReducedSet
 from storagebench.errors import StorageBenchError
 from storagebench.tasks import DATASETS, TASKS
 from storagebench.tasks.dataset import ImageSet
 from storagebench.tasks.training import TrainingDiverged
-from test_coco import write_coco
 
 
 def folder_dataset(root):

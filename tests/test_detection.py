@@ -3,8 +3,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import before_and_after_training
+
 from storagebench.errors import StorageBenchError
 from storagebench.tasks import DATASETS, TASKS
 from storagebench.tasks.detection import coco_ground_truth, coco_map, coco_results
@@ -70,7 +70,7 @@ def test_fashion_scenes_boxes_come_back_through_the_coco_reader(tmp_path, fashio
     masks = DATASETS.create("fashion-scenes", {"root": str(tmp_path / "scenes"), "train": 20, "test": 8,
                                                "size": 48}, "[dataset]").load()
     assert np.array_equal(boxes.train.images, masks.train.images) and boxes.classes == masks.classes
-    for image_boxes, mask in zip(boxes.train.targets(), masks.train.masks):
+    for image_boxes, mask in zip(boxes.train.targets(), masks.train.target.masks):
         assert len(image_boxes) >= 1
         for x0, y0, x1, y1, c in image_boxes.astype(int):
             assert 0 <= x0 < x1 <= 48 and 0 <= y0 < y1 <= 48 and (mask[y0:y1, x0:x1] == c).any()

@@ -3,11 +3,13 @@ import sqlite3
 
 import pytest
 import torch
-
 from conftest import run_cli, write_config
-from storagebench.benchmarks.results import DEVICE_TABLES, ResultsDB
+
+from storagebench.benchmarks.harness.results import ResultsDB
+from storagebench.device import current_device, describe_device, on_device, resolve_device
 from storagebench.errors import StorageBenchError
-from storagebench.tasks.device import current_device, describe_device, on_device, resolve_device
+
+DEVICE_TABLES = ("cells", "curve_cells", "reduced_cells")  # schema 4 added their device column
 
 
 def test_auto_is_the_cpu_without_a_gpu_and_bad_devices_are_named():
@@ -55,6 +57,7 @@ def test_schema_3_results_gain_a_device_column_of_cpu(tmp_path):
         db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     with ResultsDB(path) as results:
         assert results.meta("schema_version") == "4"
+    with sqlite3.connect(path) as db:
         for table in DEVICE_TABLES:
-            columns = {row["name"]: row["dflt_value"] for row in results.conn.execute(f"PRAGMA table_info({table})")}
+            columns = {row[1]: row[4] for row in db.execute(f"PRAGMA table_info({table})")}
             assert columns["device"] == "'cpu'"

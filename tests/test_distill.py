@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import REPO, run_cli, synthetic_images
 from reduction_data import TINY_REDUCTION
+
 
 def payload_bytes(cache: Path) -> dict[str, int]:
     """Bytes on disk of each stored reduced set's payload, by the sha256 of its manifest's file list."""
@@ -40,7 +40,7 @@ def test_reduction_benchmark_stores_trains_compares_and_resumes(tiny_reduction, 
         assert row["label_bytes"] == row["n"]  # one byte per label
         assert 0 <= row["error"] <= 1
     # each model was trained on exactly the images and labels the stored files decode to
-    from storagebench.benchmarks.reduced_store import StoredReduction
+    from storagebench.benchmarks.harness.reduced_store import StoredReduction
     from storagebench.compressors import COMPRESSORS
 
     stored = {}
@@ -104,7 +104,7 @@ def test_leaderboard_ranks_reduced_sets_next_to_codecs(tiny_reduction, leaderboa
 
 def test_stored_sets_are_what_learners_get(tmp_path):
     """A coreset decodes to exactly the chosen real images; DD's step sizes and seed round-trip bit for bit."""
-    from storagebench.benchmarks.reduced_store import ReducedStore
+    from storagebench.benchmarks.harness.reduced_store import ReducedStore
     from storagebench.compressors import COMPRESSORS, ReducedSet
 
     images, labels = synthetic_images(20, 0)
@@ -193,8 +193,13 @@ def test_compare_schemes_that_search_need_a_distance_like_codec(tmp_path, cli_en
 
 
 def test_every_shipped_benchmark_file_parses_and_names_valid_parts():
-    from storagebench.benchmarks.config import BENCHMARKS_DIR, parse_config, read_definition
-    from storagebench.benchmarks.distill_config import is_reduction, parse_reduction
+    from storagebench.benchmarks.definition import (
+        BENCHMARKS_DIR,
+        is_reduction,
+        parse_config,
+        parse_reduction,
+        read_definition,
+    )
     from storagebench.compressors import COMPRESSORS, REDUCERS
     from storagebench.tasks import TASKS
 

@@ -1,6 +1,5 @@
 """Bad input: one clear error, a non-zero exit, nothing written."""
 import pytest
-
 from conftest import run_cli, write_config
 
 
@@ -84,7 +83,7 @@ def test_listing_commands(tmp_path, cli_env):
 
 
 def test_results_dir_of_another_schema_is_refused(tmp_path):
-    from storagebench.benchmarks.results import SCHEMA_VERSION, ResultsDB
+    from storagebench.benchmarks.harness.results import SCHEMA_VERSION, ResultsDB
     from storagebench.errors import StorageBenchError
 
     db = ResultsDB(tmp_path / "results.sqlite")

@@ -2,8 +2,8 @@ import gzip
 
 import numpy as np
 import pytest
-
 from conftest import make_fashion_dir, write_idx
+
 from storagebench.errors import StorageBenchError
 from storagebench.tasks import DATASETS
 from storagebench.tasks.fashion_mnist import DEBIAN_DIR, read_idx

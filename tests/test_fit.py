@@ -1,12 +1,19 @@
 import numpy as np
 import pytest
 
-from storagebench.benchmarks.allocation import (allocation_table, budgets_for, format_allocation, optimal_n,
-                                                optimal_n_numeric, parse_budget)
-from storagebench.benchmarks.analysis import analyse, describe
-from storagebench.benchmarks.fit import ScalingLaw, fit_paper, fit_robust, quality
-from storagebench.benchmarks.uncertainty import bootstrap
+from storagebench.benchmarks.analysis.summary import analyse, describe
+from storagebench.benchmarks.law.allocation import (
+    allocation_table,
+    budgets_for,
+    format_allocation,
+    optimal_n,
+    optimal_n_numeric,
+)
+from storagebench.benchmarks.law.fit import fit_paper, fit_robust, quality
+from storagebench.benchmarks.law.scaling_law import ScalingLaw
+from storagebench.benchmarks.law.uncertainty import bootstrap
 from storagebench.errors import StorageBenchError
+from storagebench.units import parse_budget
 
 FOOD101 = ScalingLaw(0.0, 6.70694, 0.33330, 1355.289, 1.06131)  # Mentzer & Montanari's Food101/ResNet-50 fit
 

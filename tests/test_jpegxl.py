@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from conftest import synthetic_images
+
 from storagebench.compressors import COMPRESSORS, level_label
 from storagebench.errors import StorageBenchError
 

@@ -6,7 +6,6 @@ import sqlite3
 from collections import defaultdict
 
 import pandas as pd
-
 from conftest import run_cli
 from leaderboard_data import BUDGETS, offline_env
 

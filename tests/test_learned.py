@@ -7,12 +7,12 @@ import sqlite3
 import numpy as np
 import pytest
 import torch
-
 from conftest import run_cli, synthetic_images, write_config
-from storagebench.benchmarks.store import StoredSet
+
+from storagebench.benchmarks.harness.store import StoredSet
 from storagebench.compressors import COMPRESSORS
-from storagebench.compressors.learned import HEADER
 from storagebench.compressors.decoding import decoder_for
+from storagebench.compressors.learned import HEADER
 from storagebench.compressors.validation import Limits, validate
 from storagebench.tasks.subsets import stratified_order
 

@@ -1,9 +1,9 @@
 """The randomized per-image-level wrapper (the paper's scheme) over codecs with a numeric level."""
 import numpy as np
 import pytest
-
 from conftest import synthetic_images
-from storagebench.benchmarks.store import CompressedSetStore
+
+from storagebench.benchmarks.harness.store import CompressedSetStore
 from storagebench.compressors import COMPRESSORS
 from storagebench.errors import StorageBenchError
 

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import INVERT_PLUGIN, run_cli, write_config
 
 pytest.importorskip("ray")
@@ -90,7 +89,7 @@ def finished_cells(db_path: Path) -> int:
 def test_killing_a_ray_worker_mid_grid_loses_no_finished_cell_and_the_rerun_completes(local_run, tmp_path, cli_env):
     config = write_config(tmp_path / "grid.toml", **GRID)
     db_path = tmp_path / "out" / "results.sqlite"
-    process = subprocess.Popen([sys.executable, "-m", "storagebench.benchmarks.cli", "run", str(config), "--out",
+    process = subprocess.Popen([sys.executable, "-m", "storagebench", "run", str(config), "--out",
                                 "out", "--workers", "2", "--executor", "ray"], env=cli_env, cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline, killed = time.monotonic() + 300, []
@@ -119,7 +118,7 @@ def test_killing_the_whole_ray_run_mid_grid_keeps_finished_cells_and_the_rerun_r
                                                                                        cli_env):
     config = write_config(tmp_path / "grid.toml", **GRID)
     db_path = tmp_path / "out" / "results.sqlite"
-    process = subprocess.Popen([sys.executable, "-m", "storagebench.benchmarks.cli", "run", str(config), "--out",
+    process = subprocess.Popen([sys.executable, "-m", "storagebench", "run", str(config), "--out",
                                 "out", "--workers", "2", "--executor", "ray"], env=cli_env, cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300

@@ -2,6 +2,7 @@
 import re
 
 from conftest import REPO, synthetic_images
+
 from storagebench.compressors import COMPRESSORS
 from storagebench.compressors.validation import Limits, validate
 

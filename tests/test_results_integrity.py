@@ -9,10 +9,10 @@ import sys
 import time
 
 import pytest
-
 from conftest import run_cli, write_config
 from leaderboard_data import offline_env
-from storagebench.benchmarks.config import identity_hash
+
+from storagebench.benchmarks.definition import identity_hash
 from storagebench.leaderboard.export import inert_text, write_exports
 from storagebench.leaderboard.sources import MAX_ID, entry_id
 
@@ -32,6 +32,7 @@ def test_a_results_dir_never_imports_the_compressor_its_config_names(tmp_path, l
     """A dir someone sends you: its config.toml names a module that would run code on import, and its recorded
     hash was forged to match. Building the leaderboard reads it and imports nothing."""
     import tomllib
+
     import tomli_w
 
     results = copy(leaderboard_results["webp"], tmp_path)
@@ -112,7 +113,7 @@ def test_read_only_commands_change_nothing_in_the_database(tmp_path, leaderboard
 
 def test_a_second_run_into_the_same_results_dir_is_refused_while_the_first_runs(tmp_path, cli_env):
     config = write_config(tmp_path / "tiny.toml", n="[40, 80]", min_steps=150)
-    command = [sys.executable, "-m", "storagebench.benchmarks.cli", "run", str(config), "--out", "out"]
+    command = [sys.executable, "-m", "storagebench", "run", str(config), "--out", "out"]
     first = subprocess.Popen(command, env=cli_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
     lock = tmp_path / "out" / ".lock"
@@ -144,3 +145,35 @@ def test_text_cells_that_look_like_formulas_are_written_inert(tmp_path):
     text = (tmp_path / "leaderboard.csv").read_text()
     assert "'=HYPERLINK" in text and ",'+t," in text.replace("\n", ",") and "'@d" in text and ",-0.5" in text
     assert inert_text("plain") == "plain" and inert_text(3) == 3
+
+
+def test_a_missing_or_wrong_results_dir_is_one_error_and_creates_nothing(tmp_path):
+    from storagebench.benchmarks.harness.results import ResultsDB
+    from storagebench.benchmarks.harness.results_dir import open_results_dir
+    from storagebench.errors import StorageBenchError
+
+    missing = tmp_path / "nowhere"
+    for open_it in (lambda: ResultsDB(missing / "results.sqlite", read_only=True),
+                    lambda: ResultsDB(missing / "results.sqlite"),  # a writer needs the folder to exist
+                    lambda: open_results_dir(missing)):
+        with pytest.raises(StorageBenchError, match="nowhere"):
+            open_it()
+    assert not missing.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(StorageBenchError, match="no results database here"):
+        ResultsDB(empty / "results.sqlite", read_only=True)
+    with pytest.raises(StorageBenchError, match="not a results dir"):
+        open_results_dir(empty)
+    assert list(empty.iterdir()) == []
+
+
+def test_every_row_writer_refuses_an_unknown_column_the_same_way():
+    """Rows are dataclasses: a writer passing a key the table does not have fails where the row is made, for grid,
+    curve and reduced cells alike (not dropped by one path and an SQL error in another)."""
+    from storagebench.benchmarks.harness.rows import CellRow, CurveCellRow, ReducedCellRow
+
+    for row in (CellRow, CurveCellRow, ReducedCellRow):
+        fields = {column: 0 for column in row.columns()}
+        with pytest.raises(TypeError, match="bogus"):
+            row(**fields, bogus=1)

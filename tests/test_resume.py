@@ -24,7 +24,7 @@ def test_sigkill_mid_grid_then_rerun_gives_one_row_per_cell_and_test_level(tmp_p
                           train_levels='["lossless", 3, 9]', min_steps=120)
     total_cells = 3 * 3 * 2
     db_path = tmp_path / "out" / "results.sqlite"
-    process = subprocess.Popen([sys.executable, "-m", "storagebench.benchmarks.cli", "run", str(config),
+    process = subprocess.Popen([sys.executable, "-m", "storagebench", "run", str(config),
                                 "--out", "out", "--workers", "1"], env=cli_env, cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300

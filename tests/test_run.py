@@ -5,9 +5,9 @@ import re
 import sqlite3
 
 import numpy as np
-
 from conftest import run_cli, write_config
-from storagebench.benchmarks.store import StoredSet
+
+from storagebench.benchmarks.harness.store import StoredSet
 from storagebench.compressors import COMPRESSORS
 from storagebench.tasks.subsets import stratified_order
 

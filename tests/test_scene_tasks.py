@@ -3,7 +3,6 @@ import json
 import sqlite3
 
 import pytest
-
 from conftest import run_cli
 
 SCENES_CONFIG = """

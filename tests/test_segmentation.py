@@ -3,9 +3,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import before_and_after_training
 from PIL import Image
 
-from conftest import before_and_after_training
 from storagebench.errors import StorageBenchError
 from storagebench.tasks import DATASETS, TASKS
 from storagebench.tasks.fashion_scenes import compose_scene
@@ -49,9 +49,9 @@ def test_folder_reader_accepts_gray_and_palette_masks(tmp_path):
     write_pairs(tmp_path, "train")
     write_pairs(tmp_path, "test", palette=True)
     splits = load(tmp_path)
-    assert splits.train.masks.shape == (4, 12, 16) and splits.test.masks.max() == 2
+    assert splits.train.target.masks.shape == (4, 12, 16) and splits.test.target.masks.max() == 2
     assert splits.classes == ("class_0", "class_1", "class_2")
-    assert np.array_equal(splits.train.targets(np.array([1])), splits.train.masks[[1]])
+    assert np.array_equal(splits.train.targets(np.array([1])), splits.train.target.masks[[1]])
 
 
 @pytest.mark.parametrize("split, folder, name, message", [
@@ -101,7 +101,7 @@ def test_fashion_scenes_written_and_read_back(tmp_path, fashion_dir, monkeypatch
     monkeypatch.setenv("STORAGEBENCH_DATA", str(fashion_dir))
     params = {"root": str(tmp_path / "scenes"), "train": 30, "test": 10, "size": 48}
     splits = DATASETS.create("fashion-scenes", params, "[dataset]").load()
-    assert splits.train.images.shape == (30, 48, 48) and splits.test.masks.shape == (10, 48, 48)
+    assert splits.train.images.shape == (30, 48, 48) and splits.test.target.masks.shape == (10, 48, 48)
     assert splits.classes[0] == "background" and len(splits.classes) == 11
     coco = json.loads((tmp_path / "scenes" / "train" / "annotations.json").read_text())
     assert len(coco["images"]) == 30 and coco["annotations"]

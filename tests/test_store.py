@@ -3,9 +3,9 @@ import json
 import imagecodecs
 import numpy as np
 import pytest
-
 from conftest import synthetic_images
-from storagebench.benchmarks.store import CompressedSetStore
+
+from storagebench.benchmarks.harness.store import CompressedSetStore
 from storagebench.compressors import COMPRESSORS
 from storagebench.errors import StorageBenchError
 from storagebench.tasks.dataset import ImageSet

@@ -6,7 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from storagebench.benchmarks.theory import StylizedModel, fit_theory, run_theory, theory_grid
+from storagebench.benchmarks.analysis.theory import (
+    StylizedModel,
+    fit_theory,
+    run_theory,
+    theory_grid,
+)
 
 SMALL = StylizedModel(levels=9)
 
@@ -96,7 +101,7 @@ def test_theory_command(tmp_path):
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "storagebench.benchmarks.cli", "theory", "--out", str(tmp_path / "t")]
+    command = [sys.executable, "-m", "storagebench", "theory", "--out", str(tmp_path / "t")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "α = " in result.stdout and "β = " in result.stdout and (tmp_path / "t" / "theory.png").exists()

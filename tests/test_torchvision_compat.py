@@ -1,6 +1,6 @@
 import torch
 
-from storagebench.tasks.torchvision_compat import ensure_torchvision_ops, import_torchvision
+from storagebench.torchvision_compat import ensure_torchvision_ops, import_torchvision
 
 
 def brute_force_nms(boxes, scores, threshold):

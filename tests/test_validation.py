@@ -2,8 +2,8 @@
 from pathlib import Path
 
 import pytest
-
 from conftest import synthetic_images
+
 from storagebench.compressors import COMPRESSORS
 from storagebench.compressors.validation import Limits, validate
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import imagecodecs
 import numpy as np
 
-from storagebench.benchmarks.store import CompressedSetStore
+from storagebench.benchmarks.harness.store import CompressedSetStore
 from storagebench.compressors import COMPRESSORS
 from storagebench.tasks import DATASETS
 

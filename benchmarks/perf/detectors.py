@@ -15,9 +15,9 @@ import torch
 
 from storagebench.tasks import TASKS
 from storagebench.tasks.detection import SmallBackbone, _target_dicts
-from storagebench.tasks.training import to_tensor
 from storagebench.tasks.fashion_scenes import compose_scene
-from storagebench.tasks.torchvision_compat import import_torchvision
+from storagebench.tasks.training import to_tensor
+from storagebench.torchvision_compat import import_torchvision
 
 
 def scenes(count: int, size: int) -> tuple[np.ndarray, list[np.ndarray]]:

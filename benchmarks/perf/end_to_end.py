@@ -16,12 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from storagebench.benchmarks.results import ResultsDB
+from storagebench.benchmarks.harness.results import ResultsDB
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "storagebench.benchmarks.cli", "run", *args], env=env,
+    done = subprocess.run([sys.executable, "-m", "storagebench", "run", *args], env=env,
                           capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"storagebench run {' '.join(args)} failed:\n{done.stderr[-4000:]}")
@@ -30,7 +30,7 @@ def run_cli(args: list[str], env: dict[str, str]) -> float:
 
 def errors(out: Path) -> list[tuple]:
     with ResultsDB(out / "results.sqlite", read_only=True) as db:
-        return [(row["cell"], row["test_level"], row["error"]) for row in db.rows()]
+        return [(row.cell, row.test_level, row.error) for row in db.rows()]
 
 
 def main() -> None:

@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
+from storagebench.device import describe_device, on_device
 from storagebench.tasks import DATASETS, TASKS
-from storagebench.tasks.device import describe_device, on_device
 from storagebench.tasks.subsets import stratified_order
 
 

@@ -1,0 +1,52 @@
+"""The ``storagebench`` command line: one module per subcommand, each with ``add(subparsers)`` (its options) and
+``main(args)`` (what it does), as lm-evaluation-harness does. A subcommand's heavy imports happen in its ``main``, so
+``storagebench --help`` stays fast."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from storagebench.errors import StorageBenchError
+
+EPILOG = "Docs: README.md. A results dir holds results.sqlite, config.toml, fits.json and figures/."
+SUBCOMMANDS = ("run", "submit", "rd", "fit", "matrix", "curves", "leaderboard", "publish", "theory", "compressors",
+               "tasks", "datasets", "download")  # the order `storagebench --help` lists them in
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from storagebench import __version__
+
+    parser = argparse.ArgumentParser(prog="storagebench", epilog=EPILOG,
+                                     description="Storage-aware training data: measure error vs (n, bytes per image), "
+                                                 "fit the storage scaling law, rank compressors at equal storage.")
+    parser.add_argument("--version", action="version", version=f"storagebench {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"{__name__}.{name}").add(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from storagebench.benchmarks.cli.common import compute
+    from storagebench.entry_points import prepare_process
+
+    args = build_parser().parse_args(argv)
+    if getattr(args, "workers", 1) < 1:
+        print("storagebench: error: --workers must be ≥ 1", file=sys.stderr)
+        return 2
+    prepare_process()
+    if getattr(args, "format", "png") != "png":
+        from storagebench.benchmarks.analysis import style
+
+        style.set_formats([args.format])
+    try:
+        with compute(args):
+            return args.func(args)
+    except StorageBenchError as exc:
+        print(f"storagebench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("storagebench: interrupted; finished cells are saved, re-run the same command to resume",
+              file=sys.stderr)
+        return 130

@@ -1,0 +1,219 @@
+"""Storage curves: for each byte budget s, build real training sets by several schemes and train on them (rows in
+the results dir's ``curve_cells``, one transaction each, so a re-run resumes). The schemes (``schemes/``: original,
+optimal, naive-d<D>, randomized, and any registered) build each (scheme, s, seed) cell's set from the seed's nested
+class-stratified order with the ``CurveBuilder`` here. Every size is the sum of real encoded bitstreams from the store;
+every probe of a search is a cached store entry.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from storagebench.benchmarks.definition import load_config
+from storagebench.benchmarks.harness.cells import curve_key
+from storagebench.benchmarks.harness.results_dir import (
+    open_results_dir,
+    read_checked_config,
+)
+from storagebench.benchmarks.harness.rows import CurveCellRow
+from storagebench.benchmarks.harness.runner import (
+    Plan,
+    check_results_dir,
+    make_plan,
+    parse_levels,
+    prepare_codec,
+    train_and_score,
+    train_cells,
+)
+from storagebench.benchmarks.harness.schemes import default_schemes, parse_scheme
+from storagebench.benchmarks.harness.store import (
+    CompressedSetStore,
+    StoredSet,
+    decode_verified,
+    describe_level,
+)
+from storagebench.benchmarks.law.allocation import optimal_n
+from storagebench.benchmarks.law.scaling_law import ScalingLaw
+from storagebench.compressors import Level
+from storagebench.compressors.decoding import decoder_for
+from storagebench.errors import StorageBenchError
+from storagebench.log import say
+
+PROBES = 8  # bisection steps in log distance: the final bracket is ~1.6% wide over the search range
+
+
+@dataclass(frozen=True)
+class CurveCell:
+    scheme: str
+    budget: float
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return curve_key(self.scheme, self.budget, self.seed)
+
+
+@dataclass
+class TrainingSet:
+    """The first ``n`` items of ``entry`` (the seed's stratified order) at ``level``."""
+
+    entry: StoredSet
+    n: int
+    level: Level | list[Level]
+    note: str = ""
+
+    @property
+    def total_bytes(self) -> int:
+        return int(self.entry.sizes[:self.n].sum())
+
+    @property
+    def description(self) -> str:
+        return describe_level(self.level) + (f" ({self.note})" if self.note else "")
+
+
+def _round_distance(d: float) -> float:
+    return float(f"{d:.3g}")  # stable cache keys; a 0.1% step is below what a search can resolve
+
+
+class CurveBuilder:
+    def __init__(self, plan: Plan, store: CompressedSetStore, law: ScalingLaw, workers: int):
+        self.plan, self.store, self.law, self.workers = plan, store, law, workers
+        self.probes = 0
+
+    @property
+    def search_range(self) -> tuple[float, float]:
+        return searchable_range(self.plan.codec)  # only schemes that search need one
+
+    def entry(self, seed: int, n: int, level: Level | list[Level]) -> StoredSet:
+        train = self.plan.splits.train
+        entry, encoded = self.store.ensure(train.images, self.plan.orders[seed][:n], self.plan.codec, level,
+                                           fingerprint=train.fingerprint, split="train", workers=self.workers)
+        self.probes += encoded
+        return entry
+
+    def fill(self, seed: int, budget: float, level: Level) -> TrainingSet:
+        """As many images at ``level`` as fit within ``budget`` (real bytes), growing the encoded prefix as needed."""
+        split = len(self.plan.splits.train)
+        count = min(split, 256)
+        while True:
+            entry = self.entry(seed, count, level)
+            fitting = int(np.searchsorted(np.cumsum(entry.sizes), budget, side="right"))
+            if fitting < count or count == split:
+                break
+            count = min(split, int(count * max(2.0, 1.2 * budget / max(entry.sizes.sum(), 1))))
+        if fitting == 0:
+            raise StorageBenchError(f"budget {budget:.0f} bytes is smaller than one compressed image "
+                                    f"({entry.sizes[0]} bytes at {describe_level(level)})")
+        return TrainingSet(entry, fitting, level)
+
+    def n_star(self, budget: float) -> int:
+        n = int(round(optimal_n(self.law, budget)))
+        split = len(self.plan.splits.train)
+        if n < len(self.plan.splits.classes):
+            raise StorageBenchError(f"budget {budget:.0f} bytes: the fit's n* = {n} is fewer than one image per class")
+        return min(n, split)
+
+    def bisect(self, total: Callable[[float], int], budget: float, lo: float, hi: float) -> float | None:
+        """Smallest x in [lo, hi] (log scale) with total(x) ≤ budget, assuming total falls as x grows."""
+        if total(hi) > budget:
+            return None
+        if total(lo) <= budget:
+            return lo
+        for _ in range(PROBES):
+            mid = _round_distance(float(np.sqrt(lo * hi)))
+            if mid in (lo, hi):
+                break
+            lo, hi = (lo, mid) if total(mid) <= budget else (mid, hi)
+        return hi
+
+    def capped(self, seed: int, budget: float, n: int, distance: float) -> TrainingSet:
+        """n* images do not fit even at the largest distance: keep as many as do, at that distance."""
+        fill = self.fill(seed, budget, distance)
+        return TrainingSet(fill.entry, fill.n, fill.level, note=f"n* = {n} does not fit: capped")
+
+    def build(self, cell: CurveCell) -> TrainingSet:
+        return parse_scheme(cell.scheme).build(self, cell.seed, cell.budget)
+
+
+def searchable_range(codec: Any) -> tuple[float, float]:
+    """The level range the searches bisect: a continuous, distance-like knob (larger = fewer bytes)."""
+    if codec.level_range is None or not codec.larger_is_smaller:
+        raise StorageBenchError(f"curves: {codec.name}'s levels are not a continuous distance-like knob (larger = "
+                                f"fewer bytes); its storage curves are not supported yet (JPEG XL distances and "
+                                f"Butteraugli targets are)")
+    return codec.level_range
+
+
+
+
+def cell_row(cell: CurveCell, training: TrainingSet, label_sizes: np.ndarray) -> dict[str, Any]:
+    sizes = training.entry.sizes[:training.n]
+    return {"cell": cell.key, "scheme": cell.scheme, "budget": cell.budget, "seed": cell.seed, "n": training.n,
+            "bytes_total": int(sizes.sum()), "label_bytes_total": int(label_sizes.sum()),
+            "bytes_per_image": float(sizes.mean()), "level": training.description,
+            "train_manifest_sha256": training.entry.manifest_sha256}
+
+
+def _train_curve_cell(job: dict[str, Any], cell: CurveCell) -> dict[str, Any]:
+    plan: Plan = job["plan"]
+    training: TrainingSet = job["sets"][cell.key]
+    images = job["decoded"][training.entry.path][:training.n]
+    subset = plan.orders[cell.seed][:training.n]
+    trained, (evaluation,) = train_and_score(plan, images, plan.splits.train.targets(subset), cell.seed, job["test"],
+                                           job["device"])
+    return {**cell_row(cell, training, plan.splits.train.target_sizes[subset]), **trained,
+            "test_level": evaluation["test_level"], "error": evaluation["error"], "metrics": evaluation["metrics"]}
+
+
+def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int, cache_root: Path,
+               law_for: Callable[[Path], ScalingLaw], data: str | None = None) -> tuple[list[CurveCellRow], ScalingLaw]:
+    """Train every pending (scheme, budget, seed) cell; the rows of all of them, and the law they were allocated by
+    (``law_for(out)``: the fit of the grid the results dir holds, made once the definition is checked)."""
+    budgets, naive = list(dict.fromkeys(budgets)), list(dict.fromkeys(naive))
+    read_checked_config(out)  # an edited config.toml is refused before anything it names is loaded
+    plan = make_plan(load_config(out / "config.toml"), data)
+    searchable_range(plan.codec)  # refuse before any work
+    parse_levels(plan.codec, naive, "--naive")
+    law = law_for(out)
+    db, _ = open_results_dir(out, write=True)
+    with db:
+        check_results_dir(plan, db, out)
+        cells = [CurveCell(scheme, s, seed) for s in budgets for scheme in default_schemes(naive) for seed in plan.config.seeds]
+        done = db.finished_cells(CurveCellRow)
+        pending = [c for c in cells if c.key not in done]
+        say(f"curves: {len(cells)} cells ({len(budgets)} budgets × {len(default_schemes(naive))} schemes × "
+            f"{len(plan.config.seeds)} seeds), {len(cells) - len(pending)} already done")
+        if pending:
+            train_curve_cells(plan, law, pending, db, workers, cache_root)
+        rows = [r for r in db.curve_rows() if r.cell in {c.key for c in cells}]
+    return rows, law
+
+
+def train_curve_cells(plan: Plan, law: ScalingLaw | None, pending: list[CurveCell], db: Any, workers: int,
+                   cache_root: Path) -> None:
+    prepare_codec(plan, cache_root, workers)
+    store = CompressedSetStore(cache_root)
+    builder = CurveBuilder(plan, store, law, workers)
+    sets: dict[str, TrainingSet] = {}
+    for cell in pending:
+        started = time.perf_counter()
+        sets[cell.key] = training = builder.build(cell)
+        say(f"{cell.key}: n = {training.n}, {training.description}, {training.total_bytes} of "
+            f"{cell.budget:.0f} bytes ({time.perf_counter() - started:.1f} s, {builder.probes} sets encoded so far)")
+    test = plan.splits.test
+    test_entry, _ = store.ensure(test.images, np.arange(len(test)), plan.codec, plan.codec.original_level,
+                                 fingerprint=test.fingerprint, split="test", workers=workers)
+    entries = {t.entry.path: t.entry for t in sets.values()}
+    levels = [plan.codec.original_level,
+              *(lv for e in entries.values() for lv in (e.levels if isinstance(e.levels, list) else [e.levels]))]
+    decoder, _ = decoder_for(plan.codec, levels, plan.config.compressor)
+    decoded = {path: decode_verified(entry, decoder, plan.splits.train.images, workers)
+               for path, entry in entries.items()}
+    test_set = {plan.codec.original_level: (test_entry, decode_verified(test_entry, decoder, test.images, workers))}
+    train_cells(plan, db, _train_curve_cell, pending, size=lambda c: sets[c.key].n, workers=workers,
+                shared=dict(sets=sets, decoded=decoded, test=test_set),
+                write=lambda row, run_id: db.write_curve_cell(CurveCellRow(run_id=run_id, **row)))

@@ -1,0 +1,16 @@
+"""Byte counts as people write them: ``500k``, ``2.5M``."""
+from __future__ import annotations
+
+import re
+
+from storagebench.errors import StorageBenchError
+
+SUFFIXES = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
+
+
+def parse_budget(text: str) -> float:
+    """'2.5M' → 2.5e6 bytes (decimal suffixes k, M, G, T; plain numbers are bytes)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgt]?)b?\s*", str(text).lower())
+    if not match or float(match.group(1)) <= 0:
+        raise StorageBenchError(f"budget {text!r} is not a positive byte count (e.g. 500000, 500k, 2.5M)")
+    return float(match.group(1)) * SUFFIXES[match.group(2)]
