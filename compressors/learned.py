@@ -56,6 +56,7 @@ class LearnedCodec(ImageCodec):
     stride: ClassVar[int]  # images are padded to a multiple of it
     version = "1"
     default_levels = (LOSSLESS, 1.0, 3.0, 5.0, 7.0)
+    larger_is_smaller = False  # a CompressAI quality: storage-curve searches try the default levels (fitted ones)
     default_test_levels = (LOSSLESS, 1.0)
 
     def __init__(self, params: Any):

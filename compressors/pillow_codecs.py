@@ -29,6 +29,7 @@ class PillowCodec(ImageCodec):
     feature: ClassVar[str]  # Pillow's name for the library, for its version
     quality_max: ClassVar[int] = 100
     larger_is_smaller = False  # a quality
+    integer_levels = True
     lossless_options: ClassVar[dict[str, Any] | None] = None
 
     def parse_level(self, value: Any) -> Level:

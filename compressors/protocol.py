@@ -42,6 +42,10 @@ class ImageCodec(abc.ABC):
     # whether larger values mean fewer bytes (a distance) or more (a quality).
     level_range: ClassVar[tuple[float, float] | None] = None
     larger_is_smaller: ClassVar[bool] = True
+    integer_levels: ClassVar[bool] = False  # the continuous knob takes whole numbers only (a JPEG quality)
+    # A knob of separate levels (when there is no level_range), for the storage-curve searches: by default the
+    # numeric default_levels; ``larger_is_smaller`` orders them by bytes.
+    search_levels: ClassVar[tuple[Level, ...]] = ()
 
     def __init__(self, params: Any):
         self.params = params

@@ -90,11 +90,42 @@ def test_portable_name_drops_folders():
     assert absolute_spec("x.py:C").startswith("/") and absolute_spec("jpeg") == "jpeg"
 
 
-def test_storage_curves_refuse_codecs_without_a_distance_knob():
-    from storagebench.benchmarks.harness.curves import searchable_range
+def test_every_codec_with_a_level_knob_can_be_searched_and_the_others_are_refused():
+    from storagebench.benchmarks.harness.knob import ContinuousKnob, DiscreteKnob, knob_for
 
-    assert searchable_range(COMPRESSORS.create("jpegxl", {}, "x")) == (0.5, 25.0)
-    assert searchable_range(COMPRESSORS.create("jpegxl-butteraugli", {}, "x")) == (0.5, 8.0)
-    for name in ("jpeg", "downscale", "png"):
-        with pytest.raises(StorageBenchError, match="not a continuous distance-like knob"):
-            searchable_range(COMPRESSORS.create(name, {}, "x"))
+    assert knob_for(COMPRESSORS.create("jpegxl", {}, "x")) == ContinuousKnob(0.5, 25.0, distance_like=True)
+    assert knob_for(COMPRESSORS.create("jpegxl-butteraugli", {}, "x")) == ContinuousKnob(0.5, 8.0, True)
+    assert knob_for(COMPRESSORS.create("jpeg", {}, "x")) == ContinuousKnob(1.0, 95.0, False, integer=True)
+    assert knob_for(COMPRESSORS.create("downscale", {}, "x")) == ContinuousKnob(0.1, 0.95, False)
+    assert knob_for(COMPRESSORS.create("bmshj2018-factorized", {}, "x")) == DiscreteKnob((1.0, 3.0, 5.0, 7.0))
+    with pytest.raises(StorageBenchError, match="png has no level knob to search"):
+        knob_for(COMPRESSORS.create("png", {}, "x"))
+
+
+@pytest.mark.parametrize("knob_kind", ["distance", "quality", "integer", "discrete"])
+def test_a_knob_search_finds_the_largest_set_within_the_budget(knob_kind):
+    """Sizes falling (distance) or rising (quality) along the knob: the level found fits, and the next step along the
+    knob towards more bytes does not."""
+    from storagebench.benchmarks.harness.knob import ContinuousKnob, DiscreteKnob
+
+    knob = {"distance": ContinuousKnob(0.5, 25.0, True), "quality": ContinuousKnob(0.1, 0.95, False),
+            "integer": ContinuousKnob(1.0, 95.0, False, integer=True),
+            "discrete": DiscreteKnob((8.0, 4.0, 2.0, 1.0))}[knob_kind]
+    total = {"distance": lambda lv: int(1e5 / lv), "discrete": lambda lv: int(1e5 / lv),
+             "quality": lambda lv: int(4e4 * lv), "integer": lambda lv: int(1e3 * lv)}[knob_kind]
+    probed = []
+    budget = 40_000 if knob_kind in ("distance", "discrete") else 37_500
+
+    def counted(level):
+        probed.append(level)
+        return total(level)
+
+    level = knob.search(counted, budget)
+    assert total(level) <= budget and len(probed) <= 10
+    if knob_kind == "discrete":
+        assert level == 4.0  # 25,000 bytes; level 2 would take 50,000
+    elif knob_kind == "integer":
+        assert level == 37.0
+    else:
+        assert total(level) > 0.97 * budget
+    assert knob.search(total, 10) is None  # nothing fits

@@ -184,11 +184,11 @@ def test_learned_pixels_are_trained_as_they_are_stored():
     assert all(sorted((b // 4).tolist()) == [0, 1, 2] for b in batches)
 
 
-def test_compare_schemes_that_search_need_a_distance_like_codec(tmp_path, cli_env):
-    bad = TINY_REDUCTION.format(min_steps=10).replace('compressor = "jpegxl"\neffort = 3', 'compressor = "webp"')
+def test_compare_schemes_that_search_need_a_codec_with_a_level_knob(tmp_path, cli_env):
+    bad = TINY_REDUCTION.format(min_steps=10).replace('compressor = "jpegxl"\neffort = 3', 'compressor = "png"')
     (tmp_path / "bad.toml").write_text(bad)
     result = run_cli(["run", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "o")], cli_env, tmp_path)
-    assert result.returncode != 0 and "not a continuous distance-like knob" in result.stderr, result.stderr
+    assert result.returncode != 0 and "png has no level knob to search" in result.stderr, result.stderr
     assert not (tmp_path / "o").exists()
 
 

@@ -79,7 +79,11 @@ def test_a_scheme_registered_outside_builds_trains_and_is_tabulated(registered, 
     from storagebench.benchmarks.harness.curves import run_curves
 
     assert parse_scheme("half-original").label == "half-original"
-    assert default_schemes([6.0]) == ["original", "optimal", "naive-d6", "randomized", "half-original"]
+    from storagebench.benchmarks.harness.knob import ContinuousKnob
+
+    jpegxl_distances = ContinuousKnob(0.5, 25.0, distance_like=True)
+    assert default_schemes([6.0], jpegxl_distances) == ["original", "optimal", "naive-d6", "randomized",
+                                                        "half-original"]
     config = write_config(tmp_path / "tiny.toml", n="[40, 80, 160]", train_levels='["lossless", 3, 9]')
     assert run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path).returncode == 0
     for key, value in cli_env.items():

@@ -6,6 +6,7 @@ every probe of a search is a cached store entry.
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 
 from storagebench.benchmarks.definition import load_config
 from storagebench.benchmarks.harness.cells import curve_key
+from storagebench.benchmarks.harness.knob import LevelKnob, bisect_log, knob_for
 from storagebench.benchmarks.harness.results_dir import (
     open_results_dir,
     read_checked_config,
@@ -42,8 +44,6 @@ from storagebench.compressors import Level
 from storagebench.compressors.decoding import decoder_for
 from storagebench.errors import StorageBenchError
 from storagebench.log import say
-
-PROBES = 8  # bisection steps in log distance: the final bracket is ~1.6% wide over the search range
 
 
 @dataclass(frozen=True)
@@ -75,18 +75,14 @@ class TrainingSet:
         return describe_level(self.level) + (f" ({self.note})" if self.note else "")
 
 
-def _round_distance(d: float) -> float:
-    return float(f"{d:.3g}")  # stable cache keys; a 0.1% step is below what a search can resolve
-
-
 class CurveBuilder:
     def __init__(self, plan: Plan, store: CompressedSetStore, law: ScalingLaw, workers: int):
         self.plan, self.store, self.law, self.workers = plan, store, law, workers
         self.probes = 0
 
-    @property
-    def search_range(self) -> tuple[float, float]:
-        return searchable_range(self.plan.codec)  # only schemes that search need one
+    @functools.cached_property
+    def knob(self) -> LevelKnob:
+        return knob_for(self.plan.codec)  # only schemes that search need one
 
     def entry(self, seed: int, n: int, level: Level | list[Level]) -> StoredSet:
         train = self.plan.splits.train
@@ -110,12 +106,13 @@ class CurveBuilder:
                                     f"({entry.sizes[0]} bytes at {describe_level(level)})")
         return TrainingSet(entry, fitting, level)
 
-    def n_star(self, budget: float) -> int:
+    def n_star(self, budget: float) -> tuple[int, str]:
+        """n*(s) from the fit, capped at the training pool (and then said, in the note returned with it)."""
         n = int(round(optimal_n(self.law, budget)))
         split = len(self.plan.splits.train)
         if n < len(self.plan.splits.classes):
             raise StorageBenchError(f"budget {budget:.0f} bytes: the fit's n* = {n} is fewer than one image per class")
-        return min(n, split)
+        return (n, "") if n <= split else (split, f"n* = {n} capped at the training pool")
 
     def bisect(self, total: Callable[[float], int], budget: float, lo: float, hi: float) -> float | None:
         """Smallest x in [lo, hi] (log scale) with total(x) ≤ budget, assuming total falls as x grows."""
@@ -123,29 +120,19 @@ class CurveBuilder:
             return None
         if total(lo) <= budget:
             return lo
-        for _ in range(PROBES):
-            mid = _round_distance(float(np.sqrt(lo * hi)))
-            if mid in (lo, hi):
-                break
-            lo, hi = (lo, mid) if total(mid) <= budget else (mid, hi)
-        return hi
+        return bisect_log(total, budget, hi, lo, lambda x: float(f"{x:.3g}"))
 
-    def capped(self, seed: int, budget: float, n: int, distance: float) -> TrainingSet:
-        """n* images do not fit even at the largest distance: keep as many as do, at that distance."""
-        fill = self.fill(seed, budget, distance)
-        return TrainingSet(fill.entry, fill.n, fill.level, note=f"n* = {n} does not fit: capped")
+    def capped(self, seed: int, budget: float, n: int, level: Level, note: str = "") -> TrainingSet:
+        """n* images do not fit even at the knob's smallest level: keep as many as do, at that level."""
+        fill = self.fill(seed, budget, level)
+        return TrainingSet(fill.entry, fill.n, fill.level, note=joined(note, f"n* = {n} does not fit: capped"))
 
     def build(self, cell: CurveCell) -> TrainingSet:
         return parse_scheme(cell.scheme).build(self, cell.seed, cell.budget)
 
 
-def searchable_range(codec: Any) -> tuple[float, float]:
-    """The level range the searches bisect: a continuous, distance-like knob (larger = fewer bytes)."""
-    if codec.level_range is None or not codec.larger_is_smaller:
-        raise StorageBenchError(f"curves: {codec.name}'s levels are not a continuous distance-like knob (larger = "
-                                f"fewer bytes); its storage curves are not supported yet (JPEG XL distances and "
-                                f"Butteraugli targets are)")
-    return codec.level_range
+def joined(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
 
 
 
@@ -176,17 +163,18 @@ def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int
     budgets, naive = list(dict.fromkeys(budgets)), list(dict.fromkeys(naive))
     read_checked_config(out)  # an edited config.toml is refused before anything it names is loaded
     plan = make_plan(load_config(out / "config.toml"), data)
-    searchable_range(plan.codec)  # refuse before any work
     parse_levels(plan.codec, naive, "--naive")
+    knob = knob_for(plan.codec)  # a codec with no level knob is refused before any work
     law = law_for(out)
     db, _ = open_results_dir(out, write=True)
     with db:
         check_results_dir(plan, db, out)
-        cells = [CurveCell(scheme, s, seed) for s in budgets for scheme in default_schemes(naive) for seed in plan.config.seeds]
+        schemes = default_schemes(naive, knob)
+        cells = [CurveCell(scheme, s, seed) for s in budgets for scheme in schemes for seed in plan.config.seeds]
         done = db.finished_cells(CurveCellRow)
         pending = [c for c in cells if c.key not in done]
-        say(f"curves: {len(cells)} cells ({len(budgets)} budgets × {len(default_schemes(naive))} schemes × "
-            f"{len(plan.config.seeds)} seeds), {len(cells) - len(pending)} already done")
+        say(f"curves: {len(cells)} cells ({len(budgets)} budgets × {len(schemes)} schemes × "
+            f"{len(plan.config.seeds)} seeds), {len(cells) - len(pending)} already done; {knob.describe()}")
         if pending:
             train_curve_cells(plan, law, pending, db, workers, cache_root)
         rows = [r for r in db.curve_rows() if r.cell in {c.key for c in cells}]
@@ -194,10 +182,11 @@ def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int
 
 
 def train_curve_cells(plan: Plan, law: ScalingLaw | None, pending: list[CurveCell], db: Any, workers: int,
-                   cache_root: Path) -> None:
-    prepare_codec(plan, cache_root, workers)
+                      cache_root: Path) -> None:
     store = CompressedSetStore(cache_root)
     builder = CurveBuilder(plan, store, law, workers)
+    searching = any(parse_scheme(c.scheme).searches for c in pending)
+    prepare_codec(plan, cache_root, workers, extra=builder.knob.levels_to_fit if searching else ())
     sets: dict[str, TrainingSet] = {}
     for cell in pending:
         started = time.perf_counter()

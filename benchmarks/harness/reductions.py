@@ -18,7 +18,8 @@ import numpy as np
 
 from storagebench.benchmarks.definition import LAW_KEYS, BenchmarkConfig, ReductionConfig, absolute_spec
 from storagebench.benchmarks.harness.cells import reduced_key
-from storagebench.benchmarks.harness.curves import CurveCell, searchable_range
+from storagebench.benchmarks.harness.curves import CurveCell
+from storagebench.benchmarks.harness.knob import knob_for
 from storagebench.benchmarks.harness.reduced_store import ReducedStore
 from storagebench.benchmarks.harness.rows import CurveCellRow, ReducedCellRow
 from storagebench.benchmarks.harness.runner import (
@@ -252,8 +253,11 @@ def check_compare_schemes(codec: ImageCodec, spec: Any, where: str) -> None:
     if needing and spec.law is None:
         raise StorageBenchError(f"{where}.law: the {', '.join(needing)} scheme(s) need the fitted law's numbers "
                                 f"{{{', '.join(LAW_KEYS)}}}")
-    if any(s.searches for s in schemes):
-        searchable_range(codec)
+    knob = knob_for(codec) if any(s.searches for s in schemes) else None  # refuses a codec with no knob
+    unfit = [s.label for s in schemes if not s.applies(knob)]
+    if unfit:
+        raise StorageBenchError(f"{where}.schemes: {', '.join(unfit)} cannot search {codec.name}'s levels "
+                                f"({knob.describe()})")
 
 
 def run_reduction(plan: ReductionPlan, out: Path, cache_root: Path, workers: int) -> dict[str, int]:

@@ -236,10 +236,11 @@ def item_info_summary(entry: StoredSet, positions: np.ndarray) -> dict[str, dict
     return summarise_info([{key: values[p] for key, values in columns.items()} for p in positions])[1]
 
 
-def prepare_codec(plan: Plan, cache_root: Path, workers: int = 1) -> None:
+def prepare_codec(plan: Plan, cache_root: Path, workers: int = 1, extra: tuple[Level, ...] = ()) -> None:
     """Let a codec that learns from data (a learned codec) fit on the training images every cell may use, for the
-    levels the benchmark uses; its checkpoints are cached beside the store, keyed by content."""
-    levels = list(dict.fromkeys([*plan.train_levels, *plan.test_levels]))
+    levels the benchmark uses (and ``extra`` ones a search may try); its checkpoints are cached beside the store,
+    keyed by content."""
+    levels = list(dict.fromkeys([*plan.train_levels, *plan.test_levels, *extra]))
     plan.codec.fit(plan.splits.train.images[plan.train_pool], levels, cache_root / "codecs", workers)
 
 

@@ -17,6 +17,7 @@ from storagebench.registry import Registry
 
 if TYPE_CHECKING:
     from storagebench.benchmarks.harness.curves import CurveBuilder, TrainingSet
+    from storagebench.benchmarks.harness.knob import LevelKnob
 
 
 class CurveScheme(abc.ABC):
@@ -41,6 +42,11 @@ class CurveScheme(abc.ABC):
     def levels(self) -> list[Any]:
         """Levels this scheme fixes, checked against the codec before any work."""
         return []
+
+    @classmethod
+    def applies(cls, knob: "LevelKnob | None") -> bool:
+        """Whether this scheme can build sets for a codec with ``knob`` (None: the codec has no searchable knob)."""
+        return not cls.searches or knob is not None
 
     @abc.abstractmethod
     def build(self, builder: "CurveBuilder", seed: int, budget: float) -> "TrainingSet": ...
@@ -67,10 +73,11 @@ def _takes_parameter(cls: type[CurveScheme]) -> bool:
     return hasattr(cls, "example")
 
 
-def default_schemes(naive: list[float]) -> list[str]:
-    """``storagebench curves``: every built-in scheme, the naive one at each of ``naive``'s levels."""
+def default_schemes(naive: list[float], knob: "LevelKnob | None" = None) -> list[str]:
+    """``storagebench curves``: every registered scheme that applies to a codec with ``knob``, the naive one at each
+    of ``naive``'s levels."""
     from storagebench.benchmarks.harness.schemes.naive import Naive
 
-    labels = [cls().label for _, cls in SCHEMES.items() if not _takes_parameter(cls)]
+    labels = [cls().label for _, cls in SCHEMES.items() if not _takes_parameter(cls) and cls.applies(knob)]
     labels += [Naive(float(d)).label for d in naive]
     return sorted(labels, key=lambda label: parse_scheme(label).sort_key())
