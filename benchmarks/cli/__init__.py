@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from storagebench.benchmarks.cli.common import compute
-    from storagebench.entry_points import prepare_process
+    from storagebench.startup import prepare_process
 
     args = build_parser().parse_args(argv)
     if getattr(args, "workers", 1) < 1:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -32,8 +33,7 @@ class Row:
     @classmethod
     def column_sql(cls, name: str) -> str:
         kind = _hints(cls)[name]
-        nullable = typing.get_origin(kind) in (typing.Union, getattr(__import__("types"), "UnionType")) and \
-            type(None) in typing.get_args(kind)
+        nullable = typing.get_origin(kind) in (typing.Union, types.UnionType) and type(None) in typing.get_args(kind)
         base = next((a for a in typing.get_args(kind) if a is not type(None)), kind) if nullable else kind
         sql = f"{name} {SQL_TYPES.get(base, 'TEXT')}"
         if cls.KEY == (name,):

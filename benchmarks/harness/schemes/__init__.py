@@ -24,7 +24,8 @@ class CurveScheme(abc.ABC):
     name: ClassVar[str]
     order: ClassVar[int]  # where it is listed in tables and figures
     needs_law: ClassVar[bool] = False  # builds on the fitted law's n*(s)
-    searches: ClassVar[bool] = False  # searches the codec's level: needs a continuous, distance-like knob
+    searches: ClassVar[bool] = False  # searches the codec's level knob (``harness/knob.py``)
+    example: ClassVar[str | None] = None  # a scheme with a parameter: how its names look (e.g. "naive-d<D>")
 
     @classmethod
     def parse(cls, text: str) -> "CurveScheme | None":
@@ -64,13 +65,9 @@ def parse_scheme(text: str, where: str = "scheme") -> CurveScheme:
         found = SCHEMES.registered(name).parse(str(text))
         if found is not None:
             return found
-    examples = ", ".join(f'"{cls().label if not _takes_parameter(cls) else cls.example}"'
-                         for _, cls in sorted(SCHEMES.items(), key=lambda item: item[1].order))
+    examples = ", ".join(f'"{cls.example or cls.name}"' for _, cls in sorted(SCHEMES.items(),
+                                                                             key=lambda item: item[1].order))
     raise StorageBenchError(f"{where}: unknown storage-curve scheme {text!r}; known: {examples}")
-
-
-def _takes_parameter(cls: type[CurveScheme]) -> bool:
-    return hasattr(cls, "example")
 
 
 def default_schemes(naive: list[float], knob: "LevelKnob | None" = None) -> list[str]:
@@ -78,6 +75,6 @@ def default_schemes(naive: list[float], knob: "LevelKnob | None" = None) -> list
     of ``naive``'s levels."""
     from storagebench.benchmarks.harness.schemes.naive import Naive
 
-    labels = [cls().label for _, cls in SCHEMES.items() if not _takes_parameter(cls) and cls.applies(knob)]
+    labels = [cls().label for _, cls in SCHEMES.items() if cls.example is None and cls.applies(knob)]
     labels += [Naive(float(d)).label for d in naive]
     return sorted(labels, key=lambda label: parse_scheme(label).sort_key())
