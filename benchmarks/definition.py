@@ -4,6 +4,7 @@
     [dataset]    name + the reader's keys (e.g. path)
     [compressor] name, train_levels, test_levels, count_decoder_bytes + the codec's keys (e.g. effort)
     [task]       name + model and training-recipe keys
+    [protocol]   optional: how the leaderboard ranks entries of this benchmark (``protocol.py``)
 
 Reduction benchmarks (coresets, dataset distillation) are TOML files too; a ``[[reducer]]`` array marks one:
 
@@ -24,13 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storagebench.benchmarks.protocol import Protocol, parse_protocol
 from storagebench.errors import StorageBenchError
 from storagebench.paths import name_problem
 from storagebench.provenance import stable_hash
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG = BENCHMARKS_DIR / "quick.toml"
+LEADERBOARD_CONFIG = BENCHMARKS_DIR / "leaderboard.toml"  # what `submit` runs by default
 GRID_SECTIONS = ("benchmark", "dataset", "compressor", "task")
+OPTIONAL_SECTIONS = ("protocol",)
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,13 @@ class BenchmarkConfig:
     task_params: dict[str, Any] = field(default_factory=dict)
     count_decoder_bytes: bool = False  # add a learned codec's decoder weights to the storage of every cell
     budgets: tuple[float, ...] = ()  # total stored bytes; the leaderboard ranks entries at each
+    protocol: Protocol | None = None  # how the leaderboard measures each entry's ranked number per budget
     source: str = ""
+
+    @property
+    def all_seeds(self) -> tuple[int, ...]:
+        """The grid's seeds, then the protocol's others: every seed a cell of this benchmark is trained with."""
+        return tuple(dict.fromkeys([*self.seeds, *(self.protocol.seeds if self.protocol else ())]))
 
     def as_toml(self) -> dict[str, dict[str, Any]]:
         return {
@@ -61,6 +71,7 @@ class BenchmarkConfig:
                            **({"count_decoder_bytes": True} if self.count_decoder_bytes else {}),
                            **self.compressor_params},
             "task": {"name": self.task, **self.task_params},
+            **({"protocol": self.protocol.as_toml()} if self.protocol else {}),
         }
 
     def identity_hash(self) -> str:
@@ -69,10 +80,11 @@ class BenchmarkConfig:
 
 def identity_hash(table: dict[str, Any]) -> str:
     """Hash of everything in a grid definition's table (``as_toml``, or a results dir's ``config.toml``) that
-    changes results; the dataset's location is not part of it, nor are the budgets (analysis settings: storage-curve
-    cells are keyed by their budget, grid cells do not depend on them)."""
+    changes results; the dataset's location is not part of it, nor are the budgets and the protocol (storage-curve
+    cells are keyed by their scheme, budget and seed; grid cells do not depend on them)."""
     table = {section: dict(values) for section, values in table.items()}
     table["benchmark"].pop("budgets", None)
+    table.pop("protocol", None)
     table["dataset"] = {k: v for k, v in table["dataset"].items() if k != "path"}
     table["compressor"]["name"] = portable_name(table["compressor"]["name"])
     return stable_hash(table)
@@ -122,9 +134,10 @@ def _take_name(section: dict[str, Any], table: str, path: Path) -> str:
 
 
 def parse_config(data: dict[str, Any], path: Path) -> BenchmarkConfig:
-    unknown = sorted(set(data) - set(GRID_SECTIONS))
+    unknown = sorted(set(data) - set(GRID_SECTIONS) - set(OPTIONAL_SECTIONS))
     if unknown:
-        raise StorageBenchError(f"{path}: unknown table(s) {', '.join(unknown)}; valid: {', '.join(GRID_SECTIONS)}")
+        raise StorageBenchError(f"{path}: unknown table(s) {', '.join(unknown)}; valid: "
+                                f"{', '.join(GRID_SECTIONS + OPTIONAL_SECTIONS)}")
     bench = _section(data, "benchmark", path)
     dataset, compressor, task = (_section(data, s, path) for s in GRID_SECTIONS[1:])
     names = {s: _take_name(t, s, path) for s, t in (("dataset", dataset), ("compressor", compressor),
@@ -147,7 +160,8 @@ def parse_config(data: dict[str, Any], path: Path) -> BenchmarkConfig:
         train_levels=_levels(compressor.pop("train_levels", None), f"{path}: [compressor].train_levels"),
         test_levels=_levels(compressor.pop("test_levels", None), f"{path}: [compressor].test_levels"),
         count_decoder_bytes=_flag(compressor.pop("count_decoder_bytes", False), f"{path}: [compressor].count_decoder_bytes"),
-        dataset_params=dataset, compressor_params=compressor, task_params=task, source=str(path))
+        dataset_params=dataset, compressor_params=compressor, task_params=task, source=str(path),
+        protocol=parse_protocol(data["protocol"], f"{path}: [protocol]") if "protocol" in data else None)
 
 
 def _budgets(value: Any, where: str) -> tuple[float, ...]:

@@ -44,7 +44,8 @@ class ImageCodec(abc.ABC):
     larger_is_smaller: ClassVar[bool] = True
     integer_levels: ClassVar[bool] = False  # the continuous knob takes whole numbers only (a JPEG quality)
     # A knob of separate levels (when there is no level_range), for the storage-curve searches: by default the
-    # numeric default_levels; ``larger_is_smaller`` orders them by bytes.
+    # numeric default_levels; ``larger_is_smaller`` orders numeric levels by bytes, named ones (e.g. ranges
+    # "1..4") are taken in the order given, fewest bytes first.
     search_levels: ClassVar[tuple[Level, ...]] = ()
 
     def __init__(self, params: Any):

@@ -50,6 +50,8 @@ class Randomized(ImageCodec):
     version = "1"
     default_levels = (LOSSLESS, "1..4", "2..7", "4..10", "7..15", "1..15")  # for the default inner codec
     default_test_levels = (LOSSLESS, "7..15")
+    # what storage-curve searches step along, fewest bytes first: ranges of the default inner codec's distances
+    search_levels = ("10..25", "7..15", "4..10", "2..7", "1..4", "0.5..2")
 
     def __init__(self, params: Any):
         super().__init__(params)

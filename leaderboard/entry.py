@@ -24,8 +24,9 @@ from storagebench.compressors import COMPRESSORS
 from storagebench.errors import StorageBenchError
 from storagebench.provenance import git_commit, stable_hash
 
-ENTRY_FORMAT = 3  # 2: task, dataset, budgets, definition hash, curves, baselines, claims; 3: the harness's own
-# baseline errors, decoder bytes measured from the declared state
+ENTRY_FORMAT = 4  # 2: task, dataset, budgets, definition hash, curves, baselines, claims; 3: the harness's own
+# baseline errors, decoder bytes measured from the declared state; 4: the protocol, its baselines filled to each
+# budget, the decoder bytes each curve set counted
 
 
 def _per_level(cells: list[CellRow], order: list[str]) -> list[dict[str, Any]]:
@@ -54,11 +55,12 @@ def board_definition(config: dict[str, Any]) -> dict[str, Any]:
     """What entries must share to be ranked in one table: everything but the compressor and the benchmark's name."""
     bench = config["benchmark"]
     return {"seeds": bench["seeds"], "n": bench["n"], "budgets": bench.get("budgets", []),
-            "dataset": {k: v for k, v in config["dataset"].items() if k != "path"}, "task": config["task"]}
+            "dataset": {k: v for k, v in config["dataset"].items() if k != "path"}, "task": config["task"],
+            "protocol": config.get("protocol")}
 
 
-CURVE_KEYS = ("scheme", "budget", "seed", "n", "bytes_total", "bytes_per_image", "level", "test_level", "error",
-              "train_manifest_sha256")
+CURVE_KEYS = ("scheme", "budget", "seed", "n", "bytes_total", "label_bytes_total", "bytes_per_image", "decoder_bytes",
+              "level", "test_level", "error", "train_manifest_sha256")
 
 
 def _current_fits(out: Path) -> dict[str, Any] | None:
@@ -89,6 +91,7 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None,
         config_hash = db.meta("config_hash")
         original_level = db.meta("original_level") or "lossless"
         baselines = db.meta_json("baselines")
+        baselines_filled = db.meta_json("baselines_filled", {})
         baseline_errors = sorted(db.meta_json("baseline_errors", {}).values(), key=lambda b: (b["n"], b["seed"]))
         curves = [{k: getattr(r, k) for k in CURVE_KEYS} for r in db.curve_rows()]
         recorded = db.meta_json("compressor")
@@ -121,6 +124,7 @@ def build_entry(out: Path, validation: dict[str, Any] | None = None,
         "fit": None if fits is None else {k: fits[k] for k in ("form", "params", "r2", "bootstrap") if k in fits},
         "curves": curves,
         "baselines": baselines,
+        "baselines_filled": baselines_filled,
         "baseline_errors": baseline_errors,
         "claimed": {f"{float(s):g}": float(e) for s, e in (claimed or {}).items()},
         "validation": validation,

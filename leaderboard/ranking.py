@@ -1,102 +1,33 @@
-"""Rankings at equal storage: for each board and each budget s of its benchmark definition, every entry's lowest
-measured error among the real training sets that fit in s (grid cells with n·L ≤ s for every seed, and storage-curve
-cells trained at s), its fitted prediction at the optimal allocation n*(s), the bytes its fit needs to reach a target
-error, and ν, α, β with bootstrap intervals. A set's stored bytes include the decoder state the harness measured for
-its level (a codec cannot store its pixels in its decoder for free), whether or not its benchmark counted them. The
-baselines (``benchmarks/harness/baselines.py``) are ranked beside them."""
+"""Rankings at equal storage, by the board's declared protocol (``benchmarks/protocol.py``): at each budget s, every
+entry's one ranked set (``protocol_sets.py``) measured on the protocol's seeds; its mean error with a 95 % interval,
+its paired difference to the leader and to the original format, ties with the leader after Holm's correction
+(``statistics.py``). Nothing is a minimum over candidate sets: grid cells and other storage-curve schemes are shown
+on the entry's page, never ranked. The baselines (original format and random subset filled to s, same seeds) are
+shown beside the entries with the same statistics. Each board is ranked with decoder state counted toward s (as its
+protocol declares) and, labelled as such, with it amortized. Beside the measured numbers, for reading only: the fit's
+prediction at n*(s), the bytes it needs to reach a target error, and ν, α, β with their bootstrap intervals."""
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from storagebench.benchmarks.harness.baselines import BASELINE_FORMATS
-from storagebench.benchmarks.harness.cells import subset_key
 from storagebench.benchmarks.law.allocation import optimal_n
-from storagebench.benchmarks.law.fit import law_from_dict
+from storagebench.benchmarks.law.fit import EXPONENT_BOUNDS, law_from_dict
 from storagebench.benchmarks.law.scaling_law import ScalingLaw
 from storagebench.errors import StorageBenchError
+from storagebench.leaderboard.protocol_sets import (
+    AMORTIZED,
+    COUNTED,
+    ProtocolSet,
+    baseline_set,
+    entry_set,
+    views,
+)
 from storagebench.leaderboard.sources import Board, display_name, entry_id
+from storagebench.leaderboard.statistics import Interval, mean_interval, paired_difference, rank_entries
 
-
-@dataclass(frozen=True)
-class Measured:
-    error: float
-    source: str  # which real training set: "grid: 4, n = 1000" or "curve: optimal"
-    n: float
-    L: float
-
-
-def _best(candidates: list[Measured]) -> Measured | None:
-    return min(candidates, key=lambda m: (m.error, m.source), default=None)
-
-
-def uncounted_decoder_bytes(entry: dict[str, Any], level: str) -> int:
-    """Decoder bytes of ``level`` that its cells' stored bytes do not hold yet (a level the grid did not train,
-    such as a searched one, gets the largest of the entry's levels)."""
-    if entry["benchmark"]["config"]["compressor"].get("count_decoder_bytes"):
-        return 0
-    sizes = {lv["level"]: int(lv.get("decoder_bytes", 0)) for lv in entry["levels"]}
-    return sizes.get(level, max(sizes.values(), default=0))
-
-
-def _grid_candidates(entry: dict[str, Any], budget: float) -> list[Measured]:
-    original = entry["benchmark"]["original_level"]
-    groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
-    for row in entry["errors"]:
-        if row["test_level"] == original:
-            groups[(row["train_level"], row["n"])].append(row)
-    return [Measured(float(np.mean([r["error"] for r in rows])), f"grid: level {level}, n = {n}", n,
-                     float(np.mean([r["L"] for r in rows])))
-            for (level, n), rows in groups.items()
-            if max(r["n"] * r["L"] for r in rows) + uncounted_decoder_bytes(entry, level) <= budget]
-
-
-def _curve_candidates(entry: dict[str, Any], budget: float) -> list[Measured]:
-    original = entry["benchmark"]["original_level"]
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in entry["curves"]:
-        if math.isclose(row["budget"], budget) and row["test_level"] == original:
-            groups[row["scheme"]].append(row)
-    return [Measured(float(np.mean([r["error"] for r in rows])), f"curve: {scheme}",
-                     float(np.mean([r["n"] for r in rows])), float(np.mean([r["bytes_per_image"] for r in rows])))
-            for scheme, rows in groups.items()
-            if max(r["bytes_total"] + uncounted_decoder_bytes(entry, r["level"]) for r in rows) <= budget]
-
-
-def measured_best(entry: dict[str, Any], budget: float) -> Measured | None:
-    return _best(_grid_candidates(entry, budget) + _curve_candidates(entry, budget))
-
-
-def lossless_errors(board: Board) -> dict[tuple[int, int], float]:
-    """Error of each (n, seed) trained on the original pixels, as the harness measured it for each entry's results
-    dir (``benchmarks/harness/baselines.py``), never taken from an entry's own cells; pooled over the entries (identical
-    pixels give identical models under one recipe; the mean covers machines where they differ by noise)."""
-    pooled: dict[tuple[int, int], list[float]] = defaultdict(list)
-    for entry in board.entries:
-        for found in entry.get("baseline_errors", []):
-            pooled[(found["n"], found["seed"])].append(found["error"])
-    return {key: float(np.mean(values)) for key, values in pooled.items()}
-
-
-def baseline_best(board: Board, label: str, budget: float) -> Measured | None:
-    sizes = next((e["baselines"][label]["bytes_per_image"] for e in board.entries
-                  if e.get("baselines") and label in e["baselines"]), None)
-    errors = lossless_errors(board)
-    if sizes is None or not errors:
-        return None
-    seeds = board.definition["seeds"]
-    candidates = []
-    for n in board.definition["n"]:
-        keys = [subset_key(n, seed) for seed in seeds]
-        if all(k in sizes for k in keys) and all((n, s) in errors for s in seeds) and \
-                max(n * sizes[k] for k in keys) <= budget:
-            candidates.append(Measured(float(np.mean([errors[(n, s)] for s in seeds])), f"lossless, n = {n}", n,
-                                       float(np.mean([sizes[k] for k in keys]))))
-    return _best(candidates)
+ORIGINAL = "original format"
 
 
 def entry_law(entry: dict[str, Any]) -> ScalingLaw | None:
@@ -137,41 +68,89 @@ def _interval(entry: dict[str, Any], key: str) -> dict[str, float | None]:
     return {key: value, f"{key}_lo": low, f"{key}_hi": high}
 
 
-def entry_row(entry: dict[str, Any], budget: float, to_target: float | None) -> dict[str, Any]:
-    measured, law = measured_best(entry, budget), entry_law(entry)
-    best = optimum(law, budget)
-    claimed = entry.get("claimed", {}).get(f"{budget:g}")
-    return {"kind": "entry", "id": entry_id(entry), "name": display_name(entry), "budget": budget,
-            "measured_error": measured and measured.error, "measured_by": measured and measured.source,
-            "measured_n": measured and measured.n, "measured_L": measured and measured.L,
-            "predicted_error": best and best[2], "n_star": best and best[0], "L_star": best and best[1],
-            "bytes_to_target": to_target,
-            **_interval(entry, "nu"), **_interval(entry, "alpha"), **_interval(entry, "beta"),
-            "claimed_error": claimed,
-            "claimed_minus_measured": None if claimed is None or measured is None else claimed - measured.error}
+def _bounded(entry: dict[str, Any], key: str) -> dict[str, Any]:
+    """A fit parameter with its bootstrap interval; ``KEY_at_bound`` when an end of the interval is the fit's own
+    bound on exponents (then it says where the search stopped, not what the data say)."""
+    fit = entry.get("fit") or {}
+    value = (fit.get("params") or {}).get(key)
+    low, high = (fit.get("bootstrap") or {}).get(key) or (None, None)
+    at_bound = key in ("alpha", "beta") and any(
+        v is not None and any(math.isclose(v, b, rel_tol=1e-3) for b in EXPONENT_BOUNDS) for v in (low, high))
+    return {key: value, f"{key}_lo": low, f"{key}_hi": high, f"{key}_at_bound": at_bound}
 
 
-def baseline_row(board: Board, label: str, budget: float) -> dict[str, Any]:
-    measured = baseline_best(board, label, budget)
-    return {"kind": "baseline", "id": label.replace(" ", "-"), "name": f"{label} ({BASELINE_FORMATS[label]}, lossless)",
-            "budget": budget, "measured_error": measured and measured.error,
-            "measured_by": measured.source if measured else "not measured: no grid subset fits, or no baseline "
-                                                            "recorded",
-            "measured_n": measured and measured.n, "measured_L": measured and measured.L}
+def _with(prefix: str, found: Interval | None) -> dict[str, float | None]:
+    return {prefix: found and found.mean, f"{prefix}_lo": found and found.low, f"{prefix}_hi": found and found.high}
 
 
-def _sort_key(row: dict[str, Any]) -> tuple:
-    error, predicted = row["measured_error"], row.get("predicted_error")
-    return (error is None, error if error is not None else 0.0, predicted if predicted is not None else math.inf,
-            row["name"])
+def _set_fields(found: ProtocolSet | str) -> dict[str, Any]:
+    if isinstance(found, str):
+        return {"measured_by": found, "n": None, "L": None, "fill": None, "decoder_bytes": None, "label_bytes": None,
+                "seeds": 0, "errors_by_seed": {}}
+    return {"measured_by": found.description, "n": found.n, "L": found.L, "fill": found.fill,
+            "decoder_bytes": found.decoder_bytes, "label_bytes": found.label_bytes, "seeds": len(found.errors),
+            "errors_by_seed": {str(k): v for k, v in found.errors.items()}}
+
+
+def _fit_fields(entry: dict[str, Any], budget: float, to_target: float | None) -> dict[str, Any]:
+    best = optimum(entry_law(entry), budget)
+    return {"predicted_error": best and best[2], "n_star": best and best[0], "L_star": best and best[1],
+            "bytes_to_target": to_target, **_bounded(entry, "nu"), **_bounded(entry, "alpha"),
+            **_bounded(entry, "beta")}
+
+
+def _unranked(found: ProtocolSet | str) -> dict[str, Any]:
+    interval = mean_interval(list(found.errors.values())) if isinstance(found, ProtocolSet) else None
+    return {"rank": None, "rank_label": "—", "tied": False, "measured_error": interval and interval.mean,
+            "error_lo": interval and interval.low, "error_hi": interval and interval.high,
+            **_with("to_leader", None), "p_vs_leader": None}
+
+
+def _ranked_rows(board: Board, budget: float, view: str, to_target: list[float | None],
+                 original: ProtocolSet | str) -> list[dict[str, Any]]:
+    sets = {entry_id(e): entry_set(e, budget, view) for e in board.entries}
+    complete = {ident: found.errors for ident, found in sets.items() if isinstance(found, ProtocolSet)}
+    reference = original.errors if isinstance(original, ProtocolSet) else None
+    ranked = {r.name: r for r in rank_entries(complete, reference)} if complete else {}
+    rows = []
+    for entry, target in zip(board.entries, to_target):
+        ident, found = entry_id(entry), sets[entry_id(entry)]
+        row = {"kind": "entry", "id": ident, "name": display_name(entry), "source": entry.get("source"),
+               "budget": budget, "view": view, **_set_fields(found), **_fit_fields(entry, budget, target)}
+        if ident in ranked:
+            r = ranked[ident]
+            row |= {"rank": r.rank, "rank_label": r.rank_label, "tied": r.tied, "measured_error": r.error.mean,
+                    "error_lo": r.error.low, "error_hi": r.error.high, **_with("to_leader", r.to_leader),
+                    "p_vs_leader": r.p_vs_leader}
+        else:
+            row |= _unranked(found)
+        row |= _with("to_original", ranked[ident].to_reference if ident in ranked else None)
+        claimed = entry.get("claimed", {}).get(f"{budget:g}")
+        row |= {"claimed_error": claimed, "claimed_minus_measured": None if claimed is None or
+                row["measured_error"] is None else claimed - row["measured_error"]}
+        rows.append(row)
+    order = {name: position for position, name in enumerate(ranked)}
+    return sorted(rows, key=lambda r: (r["id"] not in order, order.get(r["id"], 0), r["name"]))
+
+
+def _baseline_row(label: str, found: ProtocolSet | str, original: ProtocolSet | str, budget: float,
+                  view: str) -> dict[str, Any]:
+    row = {"kind": "baseline", "id": label.replace(" ", "-"), "source": None, "budget": budget, "view": view,
+           "name": f"{label} ({BASELINE_FORMATS[label]}, lossless)", **_set_fields(found), **_unranked(found)}
+    difference = None
+    if isinstance(found, ProtocolSet) and isinstance(original, ProtocolSet) and label != ORIGINAL:
+        seeds = sorted(found.errors)
+        difference = paired_difference([found.errors[s] for s in seeds], [original.errors[s] for s in seeds])[0]
+    return row | _with("to_original", difference)
 
 
 def default_target(board: Board) -> tuple[float | None, str]:
     """The error to reach: what original format measures at the board's largest budget."""
     largest = max(board.budgets)
-    original = baseline_best(board, "original format", largest)
-    if original is not None:
-        return original.error, f"original format's measured error at s = {largest:g}"
+    original = baseline_set(board.entries, ORIGINAL, largest)
+    if isinstance(original, ProtocolSet):
+        return float(sum(original.errors.values()) / len(original.errors)), \
+            f"original format's mean error at s = {largest:g}"
     return None, "no target: original format not measured at the largest budget (use --target)"
 
 
@@ -180,33 +159,44 @@ def rank_board(board: Board, target: float | None = None) -> dict[str, Any]:
     if target is None:
         target, how = default_target(board)
     to_target = [None if target is None else bytes_to_reach(entry_law(e), target) for e in board.entries]
-    rankings = {}
-    for budget in board.budgets:
-        rows = sorted((entry_row(e, budget, t) for e, t in zip(board.entries, to_target)), key=_sort_key)
-        for rank, row in enumerate(rows, 1):
-            row["rank"] = rank if row["measured_error"] is not None else None
-        rankings[f"{budget:g}"] = {"entries": rows,
-                                   "baselines": [baseline_row(board, label, budget) for label in BASELINE_FORMATS]}
+    protocol = board.definition.get("protocol")
+    by_view: dict[str, dict[str, Any]] = {}
+    for view in views(protocol):
+        by_view[view] = {}
+        for budget in board.budgets:
+            baselines = {label: baseline_set(board.entries, label, budget) for label in BASELINE_FORMATS}
+            by_view[view][f"{budget:g}"] = {
+                "entries": _ranked_rows(board, budget, view, to_target, baselines[ORIGINAL]),
+                "baselines": [_baseline_row(label, found, baselines[ORIGINAL], budget, view)
+                              for label, found in baselines.items()]}
+    declared = views(protocol)[0] if protocol else None
     return {"task": board.task, "dataset": board.dataset, "title": board.title, "definition": board.definition,
-            "budgets": board.budgets, "target_error": target, "target_from": how, "rankings": rankings}
+            "budgets": board.budgets, "target_error": target, "target_from": how, "protocol": protocol,
+            "view": declared, "rankings": by_view.get(declared, {}),
+            "rankings_amortized": by_view.get(AMORTIZED) if declared == COUNTED else None}
 
 
 def tasks_side_by_side(ranked: list[dict[str, Any]], boards: list[Board]) -> list[dict[str, Any]]:
-    """Every board at every budget of any board: the leading entry's ν, n*, L* and predicted error, and the gain of
-    the best measured set over original format where both were measured."""
+    """Every board at every budget of any board: the leading entry's ν, n*, L* and predicted error, and, at the
+    board's own budgets, its ranked set's mean error and the gain over original format (1 − ratio of the means)."""
     budgets = sorted({b for board in boards for b in board.budgets})
     rows = []
     for result, board in zip(ranked, boards):
-        leader_id = result["rankings"][f"{max(board.budgets):g}"]["entries"][0]["id"]
-        leader = next(e for e in board.entries if entry_id(e) == leader_id)
+        tables = result["rankings"].get(f"{max(board.budgets):g}") if result["rankings"] else None
+        leader_row = next((r for r in tables["entries"] if r["rank"] == 1), None) if tables else None
+        if leader_row is None:
+            continue
+        leader = next(e for e in board.entries if entry_id(e) == leader_row["id"])
         law = entry_law(leader)
         for budget in budgets:
-            best, original = measured_best(leader, budget), baseline_best(board, "original format", budget)
-            at = optimum(law, budget)
+            at, own = optimum(law, budget), result["rankings"].get(f"{budget:g}")
+            mine = next((r for r in own["entries"] if r["id"] == leader_row["id"]), None) if own else None
+            original = own["baselines"][0] if own else None
+            best = mine and mine["measured_error"]
+            base = original and original["measured_error"]
             rows.append({"task": board.title, "budget": budget, "in_definition": budget in board.budgets,
                          "leader": display_name(leader), "nu": law.nu if law else None,
                          "n_star": at and at[0], "L_star": at and at[1], "predicted_error": at and at[2],
-                         "best_measured": best and best.error, "original_format": original and original.error,
-                         "gain_over_original": None if best is None or original is None
-                         else 1 - best.error / original.error})
+                         "best_measured": best, "original_format": base,
+                         "gain_over_original": None if best is None or base is None else 1 - best / base})
     return rows

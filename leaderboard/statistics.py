@@ -21,6 +21,7 @@ from storagebench.errors import StorageBenchError
 CONFIDENCE = 0.95
 ALPHA = 0.05
 MIN_SEEDS = 3
+REFERENCE = "\0reference"  # a reference given by its errors, compared with but never ranked
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,23 @@ def _aligned(errors: dict[str, dict[int, float]]) -> tuple[list[int], dict[str, 
     return seeds, {name: np.array([by_seed[s] for s in seeds], dtype=float) for name, by_seed in errors.items()}
 
 
-def rank_entries(errors: dict[str, dict[int, float]], reference: str | None = None) -> list[RankedEntry]:
-    """``errors``: entry name → seed → error of its one ranked set. The entries in rank order."""
+def rank_entries(errors: dict[str, dict[int, float]], reference: str | dict[int, float] | None = None
+                 ) -> list[RankedEntry]:
+    """``errors``: entry name → seed → error of its one ranked set; ``reference``: an entry's name, or a
+    reference's own errors per seed (e.g. a baseline's; seeds it lacks give no difference). The entries in rank
+    order."""
     from statsmodels.stats.multitest import multipletests
 
     seeds, values = _aligned(errors)
-    if reference is not None and reference not in values:
+    if isinstance(reference, dict):
+        if not set(seeds) <= set(reference):
+            reference = None
+        else:
+            values = {**values, REFERENCE: np.array([reference[s] for s in seeds], dtype=float)}
+            reference = REFERENCE
+    elif reference is not None and reference not in values:
         raise StorageBenchError(f"reference {reference!r} is not an entry of the board")
-    order = sorted(values, key=lambda name: (float(values[name].mean()), name))
+    order = sorted((name for name in values if name != REFERENCE), key=lambda name: (float(values[name].mean()), name))
     leader, others = order[0], order[1:]
     compared = {name: paired_difference(values[name], values[leader]) for name in others}
     adjusted = dict(zip(others, multipletests([compared[n][1] for n in others], method="holm")[1])) if others else {}

@@ -14,3 +14,11 @@ def parse_budget(text: str) -> float:
     if not match or float(match.group(1)) <= 0:
         raise StorageBenchError(f"budget {text!r} is not a positive byte count (e.g. 500000, 500k, 2.5M)")
     return float(match.group(1)) * SUFFIXES[match.group(2)]
+
+
+def format_bytes(count: float) -> str:
+    """1540000 → '1.54 MB', 250000 → '250 kB', 420 → '420 B' (decimal units, 3 significant digits)."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(count) >= size:
+            return f"{count / size:.3g} {unit}"
+    return f"{count:.0f} B"

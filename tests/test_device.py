@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import run_cli, write_config
 
-from storagebench.benchmarks.harness.results import ResultsDB
+from storagebench.benchmarks.harness.results import SCHEMA_VERSION, ResultsDB
 from storagebench.device import current_device, describe_device, on_device, resolve_device
 from storagebench.errors import StorageBenchError
 
@@ -48,15 +48,16 @@ def test_asking_for_a_missing_gpu_is_one_error_before_any_work(tmp_path, cli_env
     assert not (tmp_path / "out").exists()
 
 
-def test_schema_3_results_gain_a_device_column_of_cpu(tmp_path):
+def test_schema_3_results_gain_a_device_column_of_cpu_and_curve_decoder_bytes(tmp_path):
     path = tmp_path / "results.sqlite"
     ResultsDB(path).close()
     with sqlite3.connect(path) as db:  # what storagebench before the device column wrote
         for table in DEVICE_TABLES:
             db.execute(f"ALTER TABLE {table} DROP COLUMN device")
+        db.execute("ALTER TABLE curve_cells DROP COLUMN decoder_bytes")
         db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     with ResultsDB(path) as results:
-        assert results.meta("schema_version") == "4"
+        assert results.meta("schema_version") == SCHEMA_VERSION == "5"
     with sqlite3.connect(path) as db:
         for table in DEVICE_TABLES:
             columns = {row[1]: row[4] for row in db.execute(f"PRAGMA table_info({table})")}

@@ -10,7 +10,7 @@ import sys
 from storagebench.errors import StorageBenchError
 
 EPILOG = "Docs: README.md. A results dir holds results.sqlite, config.toml, fits.json and figures/."
-SUBCOMMANDS = ("run", "submit", "rd", "fit", "matrix", "curves", "leaderboard", "publish", "theory", "compressors",
+SUBCOMMANDS = ("run", "submit", "protocol", "rd", "fit", "matrix", "curves", "leaderboard", "publish", "theory", "compressors",
                "tasks", "datasets", "download")  # the order `storagebench --help` lists them in
 
 

@@ -11,10 +11,11 @@ from storagebench.paths import child_path
 
 def add(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("submit", parents=[cell_options(), figure_options()], help="validate a compressor in contained processes, then benchmark "
-                                                       "it (default: benchmarks/quick.toml) and write its "
-                                                       "leaderboard entry")
+                                                       "it under the leaderboard protocol (default: "
+                                                       "benchmarks/leaderboard.toml) and write its entry")
     p.add_argument("spec", help="a registered name, package.module:Class or path/to/file.py:Class")
-    p.add_argument("--config", help="benchmark whose [compressor] table is replaced (default: benchmarks/quick.toml)")
+    p.add_argument("--config", help="benchmark whose [compressor] table is replaced (default: "
+                                    "benchmarks/leaderboard.toml, the leaderboard's definition)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="a compressor parameter (TOML value), repeatable")
     p.add_argument("--levels", nargs="+", metavar="LEVEL", help="train levels (default: the compressor's own)")
@@ -29,6 +30,8 @@ def add(subparsers: argparse._SubParsersAction) -> None:
                    help="an error you claim at storage budget S (e.g. 250k=0.17), repeatable; the leaderboard shows "
                         "it beside the measured one")
     p.add_argument("--validate-only", action="store_true", help="stop after validation")
+    p.add_argument("--no-protocol", action="store_true", help="run the grid only, not the benchmark's [protocol] "
+                                                              "(the entry then has no ranked sets)")
     p.set_defaults(func=main)
 
 
@@ -52,6 +55,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"wrote {report_path}")
         return 0
     run_and_report(plan, out, args)
+    if plan.config.protocol is not None and not args.no_protocol:
+        from storagebench.benchmarks.cli.protocol import run_protocol_and_report
+
+        run_protocol_and_report(out, args)
     entry = write_entry(out, Path(args.entry) if args.entry else None, report.as_dict(), claims)
     print(f"leaderboard entry: {entry}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")

@@ -40,10 +40,14 @@ from storagebench.benchmarks.harness.store import (
 )
 from storagebench.benchmarks.law.allocation import optimal_n
 from storagebench.benchmarks.law.scaling_law import ScalingLaw
-from storagebench.compressors import Level
+from storagebench.compressors import Level, level_label
 from storagebench.compressors.decoding import decoder_for
+from storagebench.compressors.state import declared_states
 from storagebench.errors import StorageBenchError
 from storagebench.log import say
+
+
+SAMPLE = 128  # images whose sizes guide a level search of a larger set
 
 
 @dataclass(frozen=True)
@@ -57,14 +61,20 @@ class CurveCell:
         return curve_key(self.scheme, self.budget, self.seed)
 
 
+class DoesNotFit(StorageBenchError):
+    """No set of this scheme fits the budget (not even one image, or the decoder state alone fills it)."""
+
+
 @dataclass
 class TrainingSet:
-    """The first ``n`` items of ``entry`` (the seed's stratified order) at ``level``."""
+    """The first ``n`` items of ``entry`` (the seed's stratified order) at ``level``; ``decoder_bytes``: the level's
+    declared decoder state, when the scheme counts it toward the budget."""
 
     entry: StoredSet
     n: int
     level: Level | list[Level]
     note: str = ""
+    decoder_bytes: int = 0
 
     @property
     def total_bytes(self) -> int:
@@ -79,6 +89,8 @@ class CurveBuilder:
     def __init__(self, plan: Plan, store: CompressedSetStore, law: ScalingLaw, workers: int):
         self.plan, self.store, self.law, self.workers = plan, store, law, workers
         self.probes = 0
+        self._decoder_bytes: dict[str, int] = {}
+        self.guesses: dict[tuple[str, float], Level] = {}  # (scheme, budget) → the level a search found
 
     @functools.cached_property
     def knob(self) -> LevelKnob:
@@ -93,26 +105,46 @@ class CurveBuilder:
 
     def fill(self, seed: int, budget: float, level: Level) -> TrainingSet:
         """As many images at ``level`` as fit within ``budget`` (real bytes), growing the encoded prefix as needed."""
-        split = len(self.plan.splits.train)
-        count = min(split, 256)
-        while True:
-            entry = self.entry(seed, count, level)
-            fitting = int(np.searchsorted(np.cumsum(entry.sizes), budget, side="right"))
-            if fitting < count or count == split:
-                break
-            count = min(split, int(count * max(2.0, 1.2 * budget / max(entry.sizes.sum(), 1))))
+        entry, fitting = fill_prefix(lambda count: self.entry(seed, count, level), len(self.plan.splits.train),
+                                     budget)
         if fitting == 0:
-            raise StorageBenchError(f"budget {budget:.0f} bytes is smaller than one compressed image "
-                                    f"({entry.sizes[0]} bytes at {describe_level(level)})")
+            raise DoesNotFit(f"budget {budget:.0f} bytes is smaller than one compressed image "
+                             f"({entry.sizes[0]} bytes at {describe_level(level)})")
         return TrainingSet(entry, fitting, level)
 
+    def decoder_bytes(self, level: Level) -> int:
+        """The bytes of ``level``'s serialized declared decoder state, as the harness measures it."""
+        label = describe_level(level)
+        if label not in self._decoder_bytes:
+            self._decoder_bytes[label] = len(declared_states(self.plan.codec, [level])[level_label(level)])
+        return self._decoder_bytes[label]
+
+    def sample_guess(self, seed: int, n: int, budget: float, decoder: Callable[[Level], int]) -> Level | None:
+        """Where a search of the knob for ``n`` images should start: the level at which the first ``SAMPLE`` of
+        them, scaled to ``n``, would fill ``budget`` (None for sets barely larger than the sample)."""
+        if n < 2 * SAMPLE:
+            return None
+        scale = n / SAMPLE
+        return self.knob.search(lambda lv: int(self.entry(seed, SAMPLE, lv).sizes.sum() * scale) + decoder(lv),
+                                budget)
+
     def n_star(self, budget: float) -> tuple[int, str]:
-        """n*(s) from the fit, capped at the training pool (and then said, in the note returned with it)."""
-        n = int(round(optimal_n(self.law, budget)))
+        """n*(s) from the fit, capped at the training pool (and then said, in the note returned with it). Without a
+        fit, or when it has no finite optimum, a benchmark with a ``[protocol]`` uses its declared fallback n."""
+        try:
+            if self.law is None:
+                raise StorageBenchError("no scaling-law fit")
+            n, note = int(round(optimal_n(self.law, budget))), ""
+        except StorageBenchError as exc:
+            protocol = self.plan.config.protocol
+            if protocol is None:
+                raise
+            n = protocol.fallback_n or max(self.plan.config.n)
+            note = f"declared fallback n = {n} ({str(exc).split(' (')[0]})"
         split = len(self.plan.splits.train)
         if n < len(self.plan.splits.classes):
             raise StorageBenchError(f"budget {budget:.0f} bytes: the fit's n* = {n} is fewer than one image per class")
-        return (n, "") if n <= split else (split, f"n* = {n} capped at the training pool")
+        return (n, note) if n <= split else (split, joined(note, f"n* = {n} capped at the training pool"))
 
     def bisect(self, total: Callable[[float], int], budget: float, lo: float, hi: float) -> float | None:
         """Smallest x in [lo, hi] (log scale) with total(x) ≤ budget, assuming total falls as x grows."""
@@ -135,13 +167,26 @@ def joined(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
+def fill_prefix(prefix: Callable[[int], StoredSet], split: int, budget: float) -> tuple[StoredSet, int]:
+    """The stored prefix of the seed's order and how many of its first images fit within ``budget``, growing the
+    encoded prefix (``prefix(count)``) until the images that fit are fewer than it holds, or it is the whole split."""
+    count = min(split, 256)
+    while True:
+        entry = prefix(count)
+        fitting = int(np.searchsorted(np.cumsum(entry.sizes), budget, side="right"))
+        if fitting < count or count == split:
+            return entry, fitting
+        count = min(split, int(count * max(2.0, 1.2 * budget / max(entry.sizes.sum(), 1))))
+
+
 
 
 def cell_row(cell: CurveCell, training: TrainingSet, label_sizes: np.ndarray) -> dict[str, Any]:
     sizes = training.entry.sizes[:training.n]
     return {"cell": cell.key, "scheme": cell.scheme, "budget": cell.budget, "seed": cell.seed, "n": training.n,
             "bytes_total": int(sizes.sum()), "label_bytes_total": int(label_sizes.sum()),
-            "bytes_per_image": float(sizes.mean()), "level": training.description,
+            "bytes_per_image": float(sizes.mean()), "decoder_bytes": training.decoder_bytes,
+            "level": training.description,
             "train_manifest_sha256": training.entry.manifest_sha256}
 
 
@@ -190,9 +235,16 @@ def train_curve_cells(plan: Plan, law: ScalingLaw | None, pending: list[CurveCel
     sets: dict[str, TrainingSet] = {}
     for cell in pending:
         started = time.perf_counter()
-        sets[cell.key] = training = builder.build(cell)
+        try:
+            sets[cell.key] = training = builder.build(cell)
+        except DoesNotFit as exc:
+            say(f"{cell.key}: no set fits, nothing to train: {exc}")
+            continue
         say(f"{cell.key}: n = {training.n}, {training.description}, {training.total_bytes} of "
             f"{cell.budget:.0f} bytes ({time.perf_counter() - started:.1f} s, {builder.probes} sets encoded so far)")
+    pending = [cell for cell in pending if cell.key in sets]
+    if not pending:
+        return
     test = plan.splits.test
     test_entry, _ = store.ensure(test.images, np.arange(len(test)), plan.codec, plan.codec.original_level,
                                  fingerprint=test.fingerprint, split="test", workers=workers)

@@ -7,7 +7,8 @@ searched with no code of ours.
 - A continuous knob (``level_range``) is bisected in log space, ``PROBES`` steps, levels rounded to 3 significant
   digits (or to whole numbers for ``integer_levels``) so that every probe is a stable store entry.
 - A discrete knob (``search_levels``, by default the numeric ``default_levels``) is binary-searched over its levels
-  ordered from fewest bytes to most.
+  ordered from fewest bytes to most (numeric levels by ``larger_is_smaller``, named ones such as the randomized
+  codec's ranges in the order the codec gives them).
 Sizes are assumed to change monotonically along the knob, as they do for every built-in codec.
 """
 from __future__ import annotations
@@ -21,7 +22,10 @@ import numpy as np
 from storagebench.compressors import Level, level_label
 from storagebench.errors import StorageBenchError
 
-PROBES = 8  # bisection steps in log level: the final bracket is ~1.6% wide over JPEG XL's search range
+PROBES = 10  # bisection steps in log level: the final bracket is ~0.4% wide over JPEG XL's search range
+STEP = 1.01  # a guided search's first step from its guess (level ratio); it squares until the level is bracketed
+REFINE = 2  # bisection steps inside a guided search's bracket (then ≤ 0.25% wide)
+FILLED = 0.99  # a search stops at the first level whose set fills at least this share of the budget
 Total = Callable[[Level], int]
 
 
@@ -35,18 +39,42 @@ class LevelKnob(abc.ABC):
     def smallest(self) -> Level:
         """The level that stores the fewest bytes (where a set that cannot fit is capped)."""
 
+    def search(self, total: Total, budget: float, guess: Level | None = None) -> Level | None:
+        """The level whose ``total`` (real bytes of the set) is largest within ``budget``, or the first level
+        probed whose total fills at least ``FILLED`` of it; None if none fits. A ``guess`` (e.g. from a sample of
+        the set, or another seed's set) starts the search near the answer, so the set itself is encoded at fewer
+        levels; the answer is checked on the set's real bytes either way."""
+        def checked(level: Level) -> int:
+            found = total(level)
+            if FILLED * budget <= found <= budget:
+                raise _Filled(level)
+            return found
+
+        try:
+            return self._search(checked, budget, guess)
+        except _Filled as filled:
+            return filled.level
+
     @abc.abstractmethod
-    def search(self, total: Total, budget: float) -> Level | None:
-        """The level whose ``total`` (real bytes of the set) is largest within ``budget``; None if none fits."""
+    def _search(self, total: Total, budget: float, guess: Level | None) -> Level | None: ...
 
     @abc.abstractmethod
     def describe(self) -> str: ...
 
 
-def bisect_log(total: Total, budget: float, fits: float, over: float, rounding: Callable[[float], float]) -> float:
+class _Filled(Exception):
+    """A probed level fills the budget well enough: the search ends there."""
+
+    def __init__(self, level: Level):
+        super().__init__(level)
+        self.level = level
+
+
+def bisect_log(total: Total, budget: float, fits: float, over: float, rounding: Callable[[float], float],
+               probes: int = PROBES) -> float:
     """Between a level known to fit (``fits``) and one known not to (``over``), the level nearest ``over`` that fits,
     found by bisection of the log level."""
-    for _ in range(PROBES):
+    for _ in range(probes):
         mid = rounding(float(np.sqrt(fits * over)))
         if mid in (fits, over):
             break
@@ -73,12 +101,35 @@ class ContinuousKnob(LevelKnob):
     def rounding(self, value: float) -> float:
         return float(round(value)) if self.integer else float(f"{value:.3g}")
 
-    def search(self, total: Total, budget: float) -> float | None:
+    def _search(self, total: Total, budget: float, guess: Level | None) -> float | None:
+        if guess is not None:
+            return self._from_guess(total, budget, self.rounding(min(max(float(guess), self.low), self.high)))
         if total(self.smallest) > budget:
             return None
         if total(self.largest) <= budget:
             return self.largest
         return bisect_log(total, budget, self.smallest, self.largest, self.rounding)
+
+    def _step(self, level: float, factor: float, more_bytes: bool) -> float:
+        """``level`` moved by ``factor`` toward more (or fewer) bytes, within the range, by at least one unit."""
+        up = more_bytes != self.distance_like
+        moved = self.rounding(min(max(level * factor if up else level / factor, self.low), self.high))
+        if moved == level and self.integer:
+            moved = min(max(level + (1 if up else -1), self.low), self.high)
+        return moved
+
+    def _from_guess(self, total: Total, budget: float, guess: float) -> float | None:
+        """Walk from ``guess`` in growing steps until the answer is bracketed, then bisect the bracket."""
+        more_bytes = total(guess) <= budget
+        known, factor = guess, STEP
+        while True:
+            nxt = self._step(known, factor, more_bytes)
+            if nxt == known:  # an end of the range: the largest level fits, or the smallest does not
+                return known if more_bytes else None
+            if (total(nxt) <= budget) != more_bytes:
+                fits, over = (known, nxt) if more_bytes else (nxt, known)
+                return bisect_log(total, budget, fits, over, self.rounding, REFINE)
+            known, factor = nxt, factor * factor
 
     def describe(self) -> str:
         kind = "distance-like" if self.distance_like else "quality-like"
@@ -97,7 +148,18 @@ class DiscreteKnob(LevelKnob):
     def levels_to_fit(self) -> tuple[Level, ...]:
         return self.levels
 
-    def search(self, total: Total, budget: float) -> Level | None:
+    def _search(self, total: Total, budget: float, guess: Level | None) -> Level | None:
+        if guess in self.levels:  # walk from the guess: one or two sets encoded when it is right
+            i = self.levels.index(guess)
+            if total(self.levels[i]) <= budget:
+                while i + 1 < len(self.levels) and total(self.levels[i + 1]) <= budget:
+                    i += 1
+                return self.levels[i]
+            while i > 0:
+                i -= 1
+                if total(self.levels[i]) <= budget:
+                    return self.levels[i]
+            return None
         if total(self.levels[0]) > budget:
             return None
         fits, over = 0, len(self.levels)  # levels[fits] fits; levels[over] (past the end) stands for "too large"
@@ -116,6 +178,10 @@ def knob_for(codec: Any) -> LevelKnob:
         low, high = codec.level_range
         return ContinuousKnob(float(low), float(high), bool(codec.larger_is_smaller), bool(codec.integer_levels))
     candidates = [codec.parse_level(v) for v in (codec.search_levels or codec.default_levels)]
+    if codec.search_levels and all(isinstance(v, str) for v in candidates):  # named levels: fewest bytes first
+        if len(set(candidates)) < 2:
+            raise StorageBenchError(f"curves: {codec.name}'s search_levels name fewer than two levels")
+        return DiscreteKnob(tuple(dict.fromkeys(candidates)))
     numeric = sorted({float(v) for v in candidates if not isinstance(v, str)}, reverse=bool(codec.larger_is_smaller))
     if len(numeric) < 2:
         raise StorageBenchError(f"curves: {codec.name} has no level knob to search (it declares neither a "

@@ -52,6 +52,8 @@ class Migration:
 MIGRATIONS = (
     Migration("3", "the device each cell trained on (every schema-3 result was computed on the CPU)",
               tuple(_add_column(t, "device") for t in (CellRow, CurveCellRow, ReducedCellRow))),
+    Migration("4", "the decoder bytes a storage-curve set counted (no earlier set counted any)",
+              (_add_column(CurveCellRow, "decoder_bytes"),)),
 )
 SCHEMA_VERSION = str(int(MIGRATIONS[-1].source) + 1)
 MIGRATABLE = tuple(m.source for m in MIGRATIONS)

@@ -185,7 +185,7 @@ class CurveCellRow(Row):
     KEY: ClassVar[tuple[str, ...]] = ("cell",)
     REFERENCES: ClassVar[dict[str, str]] = {"run_id": "runs(run_id)"}
     ORDER: ClassVar[str] = "budget, scheme, seed"
-    DEFAULTS: ClassVar[dict[str, str]] = {"device": "'cpu'"}
+    DEFAULTS: ClassVar[dict[str, str]] = {"device": "'cpu'", "decoder_bytes": "0"}
 
     cell: str
     run_id: int
@@ -207,6 +207,7 @@ class CurveCellRow(Row):
     metrics: dict[str, Any]
     finished_at: str = ""
     device: str = "cpu"
+    decoder_bytes: int = 0  # the level's declared decoder state, when the scheme counted it toward the budget
 
 
 @dataclass(frozen=True)

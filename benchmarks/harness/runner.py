@@ -67,7 +67,7 @@ class Plan:
     def train_pool(self) -> np.ndarray:
         """Training indices any cell may use (the largest subset of every seed), sorted: encoded once."""
         largest = max(self.config.n)
-        return np.unique(np.concatenate([order[:largest] for order in self.orders.values()]))
+        return np.unique(np.concatenate([self.orders[seed][:largest] for seed in self.config.seeds]))
 
 
 def parse_levels(codec: ImageCodec, values: Iterable[Any], where: str) -> list[Level]:
@@ -102,7 +102,7 @@ def make_plan(config: BenchmarkConfig, data: str | None = None) -> Plan:
         config, compressor=absolute_spec(config.compressor), dataset_params=dataclasses.asdict(dataset.params),
         compressor_params=dataclasses.asdict(codec.params), task_params=dataclasses.asdict(task.params),
         train_levels=tuple(train_levels), test_levels=tuple(test_levels))
-    orders = {seed: stratified_order(splits.train.labels, seed) for seed in config.seeds}
+    orders = {seed: stratified_order(splits.train.labels, seed) for seed in config.all_seeds}
     return Plan(resolved, splits, codec, task, train_levels, test_levels, orders)
 
 

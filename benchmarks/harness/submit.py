@@ -2,7 +2,8 @@
 leaderboard entry.
 
 SPEC is a registered name, ``package.module:Class`` or ``path/to/file.py:Class``. The benchmark is a definition
-file (default ``benchmarks/quick.toml``) with its ``[compressor]`` table replaced: the submitted compressor, its
+file (default ``benchmarks/leaderboard.toml``, the leaderboard's definition, whose ``[protocol]`` runs after the
+grid) with its ``[compressor]`` table replaced: the submitted compressor, its
 parameters (``--param key=value``) and levels (``--levels``/``--test-levels``, default the compressor's own
 ``default_levels`` and ``default_test_levels``). Validation samples images of the benchmark's own dataset.
 """
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from storagebench.atomic import write_json_atomic
-from storagebench.benchmarks.definition import BenchmarkConfig, load_config
+from storagebench.benchmarks.definition import LEADERBOARD_CONFIG, BenchmarkConfig, load_config
 from storagebench.benchmarks.harness.runner import Plan, make_plan, prepare_codec
 from storagebench.compressors import COMPRESSORS
 from storagebench.compressors.containment import isolation
@@ -86,7 +87,8 @@ def validate_plan(plan: Plan, cache_root: Path, limits: Limits, workers: int) ->
 
 def load_submission(config_path: str | None, spec: str, params: list[str], levels: list[str] | None,
                     test_levels: list[str] | None, data: str | None) -> Plan:
-    config = submission_config(load_config(config_path), spec, dict(map(parse_param, params)), levels, test_levels)
+    config = submission_config(load_config(config_path or LEADERBOARD_CONFIG), spec, dict(map(parse_param, params)),
+                               levels, test_levels)
     return make_plan(config, data)
 
 
