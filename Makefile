@@ -17,7 +17,7 @@ perf: setup
 	.venv/bin/python benchmarks/perf/precision.py
 	.venv/bin/python benchmarks/perf/end_to_end.py --ray
 
-# leaderboard/entries/: the ten built-ins submitted on quick.toml, JPEG XL with its storage curves (about 35 minutes)
+# leaderboard/entries/: the ten built-ins submitted on benchmarks/leaderboard.toml (grid, protocol, entry)
 entries: setup
 	bash scripts/leaderboard-entries
 

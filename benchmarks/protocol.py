@@ -46,17 +46,22 @@ class Protocol:
 
     def describe(self, largest_n: int) -> str:
         """The protocol in words, for reports and the page."""
-        fallback = self.fallback_n or largest_n
-        decoders = ("each level's decoder state (measured) counts toward s" if self.counts_decoders else
-                    "decoder state is not counted (amortized over many datasets)")
-        return (f"At each budget s, each entry's scaling-optimal set: n*(s) from its own fit, then its level knob "
-                f"searched so the real bytes of the n* images fill s without exceeding it; {decoders}. Trained "
-                f"with seeds {', '.join(map(str, self.seeds))} (subset draw and initialisation, the same for every "
-                f"entry); ranked by the mean error, with a 95% t-interval; entries not distinguishable from the "
-                f"leader (paired t-test, Holm-corrected, α = 0.05) share rank 1 (\"1=\"). No fit or no finite "
-                f"optimum: n = {fallback} (declared fallback). No level knob: as many images as fit at its one "
-                f"level. Baselines (original format = lossless JPEG XL, random subset = PNG) fill s with the first "
-                f"images of each seed's order, same seeds.")
+        return describe_protocol(self.as_toml(), largest_n)
+
+
+def describe_protocol(table: dict[str, Any], largest_n: int) -> str:
+    """A protocol (as its TOML table, e.g. from an entry) in words."""
+    seeds = ", ".join(map(str, table["seeds"]))
+    decoders = ("each level's decoder state (measured) counts toward s" if table.get("decoders", "counted") ==
+                "counted" else "decoder state is not counted (amortized over many datasets)")
+    return (f"At each budget s, each entry's scaling-optimal set: n*(s) from its own fit, then its level knob "
+            f"searched so the real bytes of the n* images fill s without exceeding it (≥ 99 % ends the search); "
+            f"{decoders}. Trained with seeds {seeds} (subset draw and initialisation, the same for every entry); "
+            f"ranked by the mean error with a 95% t-interval; entries not distinguishable from the leader (paired "
+            f"t-test over seeds, Holm-corrected, α = 0.05) share rank 1 (\"1=\"). No fit or no finite optimum: "
+            f"n = {table.get('fallback_n') or largest_n} (declared fallback). No level knob: as many images as fit "
+            f"at its one level. Baselines (original format = lossless JPEG XL, random subset = PNG) fill s with the "
+            f"first images of each seed's order, same seeds.")
 
 
 def parse_protocol(table: Any, where: str) -> Protocol:

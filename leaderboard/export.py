@@ -1,5 +1,6 @@
-"""``leaderboard.json`` (every board: definition, target, rankings per budget; tasks side by side) and
-``leaderboard.csv`` (one row per board, budget and entry or baseline, through pandas)."""
+"""``leaderboard.json`` (every board: definition, protocol, target, rankings per view and budget; tasks side by
+side), ``leaderboard.csv`` (one row per board, view, budget and entry or baseline, through pandas), and the same per
+board under ``boards/`` (``board-I.json``, ``board-I.csv``), the page's downloads."""
 from __future__ import annotations
 
 import json
@@ -15,9 +16,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as t
 
 
 def ranking_frame(ranked: list[dict[str, Any]]) -> pd.DataFrame:
-    rows = [{"task": board["task"], "dataset": board["dataset"], **row}
-            for board in ranked for tables in board["rankings"].values()
-            for row in tables["entries"] + tables["baselines"]]
+    """One row per board, view, budget and entry or baseline; per-seed errors as a JSON text column."""
+    rows = [{"task": board["task"], "dataset": board["dataset"], **row,
+             **({"errors_by_seed": json.dumps(row["errors_by_seed"])} if "errors_by_seed" in row else {})}
+            for board in ranked for rankings in (board["rankings"], board.get("rankings_amortized") or {})
+            for tables in rankings.values() for row in tables["entries"] + tables["baselines"]]
     return pd.DataFrame(rows)
 
 
@@ -32,4 +35,8 @@ def write_exports(site: Path, ranked: list[dict[str, Any]], side: list[dict[str,
                "sources": sources, "boards": ranked, "tasks_side_by_side": side}
     (site / "leaderboard.json").write_text(json.dumps(summary, indent=2))
     ranking_frame(ranked).map(inert_text).to_csv(site / "leaderboard.csv", index=False)
+    (site / "boards").mkdir(exist_ok=True)
+    for index, board in enumerate(ranked):  # per-board downloads, numbered as the page's boards
+        (site / "boards" / f"board-{index}.json").write_text(json.dumps(board, indent=2))
+        ranking_frame([board]).map(inert_text).to_csv(site / "boards" / f"board-{index}.csv", index=False)
     return summary

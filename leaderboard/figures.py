@@ -1,5 +1,5 @@
-"""The leaderboard's figures: per board the storage curves of every entry and baseline (measured best error and the
-fit's prediction against the budget); per entry its scaling fit and cross-compression matrix, drawn from the entry's
+"""The leaderboard's figures: per board the storage curves of every entry and baseline (its ranked set's mean error
+with its interval, and the fit's prediction, against the budget); per entry its scaling fit and cross-compression matrix, drawn from the entry's
 own numbers so entries from JSON files get them too."""
 from __future__ import annotations
 
@@ -15,34 +15,39 @@ from storagebench.leaderboard.ranking import entry_law, optimum
 from storagebench.leaderboard.sources import Board, display_name, entry_id
 
 
-def _series(ranked: dict[str, Any], group: str, row_id: str) -> tuple[list[float], list[float]]:
-    points = [(float(budget), row["measured_error"]) for budget, tables in ranked["rankings"].items()
-              for row in tables[group] if row["id"] == row_id and row["measured_error"] is not None]
-    return [p[0] for p in points], [p[1] for p in points]
+def _series(ranked: dict[str, Any], group: str, row_id: str) -> tuple[list[float], list[float], np.ndarray]:
+    """Budgets, mean errors, and the intervals as error-bar extents (2 × points; zero where there is none)."""
+    rows = [(float(budget), row) for budget, tables in ranked["rankings"].items()
+            for row in tables[group] if row["id"] == row_id and row["measured_error"] is not None]
+    spans = np.array([[row["measured_error"] - (row.get("measured_error_lo") or row["measured_error"]),
+                       (row.get("measured_error_hi") or row["measured_error"]) - row["measured_error"]]
+                      for _, row in rows]).reshape(-1, 2).T
+    return [s for s, _ in rows], [row["measured_error"] for _, row in rows], spans
 
 
 def storage_figure(ranked: dict[str, Any], board: Board, path: Path) -> Path:
-    """Error vs storage budget: markers are the best real training set that fits (mean over seeds), dashed lines
-    each entry's fitted law at its optimal allocation, grey lines the baselines."""
+    """Error vs storage budget: markers are each entry's ranked set (mean over the protocol's seeds, 95 % interval as
+    error bars), dashed lines each entry's fitted law at its optimal allocation, black the baselines."""
     fig, ax = style.figure(10.5, 5)
     budgets = np.geomspace(min(board.budgets) / 1.5, max(board.budgets) * 1.5, 80)
     colors = style.colors("tab20", len(board.entries))
     names = [e["compressor"]["name"] for e in board.entries]
     for color, entry in zip(colors, board.entries):
-        s, err = _series(ranked, "entries", entry_id(entry))
+        s, err, spans = _series(ranked, "entries", entry_id(entry))
         short = entry["compressor"]["name"]
-        ax.plot(s, err, "o-", color=color, label=short if names.count(short) == 1 else display_name(entry))
+        ax.errorbar(s, err, yerr=spans, fmt="o-", color=color, capsize=2,
+                    label=short if names.count(short) == 1 else display_name(entry))
         law = entry_law(entry)
         predicted = [optimum(law, b) for b in budgets]
         if all(p is not None for p in predicted):
             ax.plot(budgets, [p[2] for p in predicted], "--", color=color, lw=1, alpha=0.7)
     for marker, label in (("s:", "original format"), ("^:", "random subset")):
-        s, err = _series(ranked, "baselines", label.replace(" ", "-"))
-        ax.plot(s, err, marker, color="black", label=f"{label} (baseline)")
+        s, err, spans = _series(ranked, "baselines", label.replace(" ", "-"))
+        ax.errorbar(s, err, yerr=spans, fmt=marker, color="black", capsize=2, label=f"{label} (baseline)")
     style.log_axis(ax)
     ax.set_xlabel("storage budget s (bytes of training images)")
     ax.set_ylabel("test error")
-    ax.set_title(f"{board.title}: best measured error within s (dashed: fit at n*(s))")
+    ax.set_title(f"{board.title}: ranked set's mean error, 95% interval (dashed: fit at n*(s))")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.grid(True, which="both", alpha=0.3)
     return style.save(fig, path)

@@ -76,13 +76,13 @@ def entry_set(entry: dict[str, Any], budget: float, view: str) -> ProtocolSet | 
         return f"protocol set not measured on seed(s) {', '.join(map(str, missing))}"
     rows = [rows[seed] for seed in protocol["seeds"]]
     counted = [int(row.get("decoder_bytes", 0)) for row in rows]
-    levels = sorted({row["level"] for row in rows})
+    levels = list(dict.fromkeys(row["level"] for row in rows))  # seed by seed, each once
     return ProtocolSet(
         errors={row["seed"]: float(row["error"]) for row in rows}, n=float(np.mean([r["n"] for r in rows])),
         L=float(np.mean([r["bytes_per_image"] for r in rows])),
         fill=float(np.mean([(r["bytes_total"] + d) / budget for r, d in zip(rows, counted)])),
         decoder_bytes=max(counted), label_bytes=float(np.mean([r.get("label_bytes_total", 0) for r in rows])),
-        description=f"{scheme}: " + (levels[0] if len(levels) == 1 else f"{len(levels)} levels over seeds"))
+        description=f"{scheme}: " + " | ".join(levels))
 
 
 def baseline_set(entries: list[dict[str, Any]], label: str, budget: float) -> ProtocolSet | str:
@@ -109,4 +109,5 @@ def baseline_set(entries: list[dict[str, Any]], label: str, budget: float) -> Pr
         errors={s: float(np.mean(found[s])) for s in seeds}, n=float(np.mean(n)),
         L=float(np.mean([sizes[s]["bytes_total"] / max(sizes[s]["n"], 1) for s in seeds])),
         fill=float(np.mean([sizes[s]["bytes_total"] / budget for s in seeds])), decoder_bytes=0, label_bytes=0.0,
-        description=f"first images of each seed's order that fit in s (n = {min(n)}–{max(n)})")
+        description=f"first images of each seed's order that fit in s (n = "
+                    f"{min(n) if min(n) == max(n) else f'{min(n)}–{max(n)}'})")

@@ -61,13 +61,6 @@ def bytes_to_reach(law: ScalingLaw | None, target: float) -> float | None:
     return hi
 
 
-def _interval(entry: dict[str, Any], key: str) -> dict[str, float | None]:
-    fit = entry.get("fit") or {}
-    value = (fit.get("params") or {}).get(key)
-    low, high = (fit.get("bootstrap") or {}).get(key) or (None, None)
-    return {key: value, f"{key}_lo": low, f"{key}_hi": high}
-
-
 def _bounded(entry: dict[str, Any], key: str) -> dict[str, Any]:
     """A fit parameter with its bootstrap interval; ``KEY_at_bound`` when an end of the interval is the fit's own
     bound on exponents (then it says where the search stopped, not what the data say)."""
@@ -101,13 +94,12 @@ def _fit_fields(entry: dict[str, Any], budget: float, to_target: float | None) -
 
 def _unranked(found: ProtocolSet | str) -> dict[str, Any]:
     interval = mean_interval(list(found.errors.values())) if isinstance(found, ProtocolSet) else None
-    return {"rank": None, "rank_label": "—", "tied": False, "measured_error": interval and interval.mean,
-            "error_lo": interval and interval.low, "error_hi": interval and interval.high,
+    return {"rank": None, "rank_label": "—", "tied": False, **_with("measured_error", interval),
             **_with("to_leader", None), "p_vs_leader": None}
 
 
 def _ranked_rows(board: Board, budget: float, view: str, to_target: list[float | None],
-                 original: ProtocolSet | str) -> list[dict[str, Any]]:
+                 original: ProtocolSet | str, shown: dict[str, str]) -> list[dict[str, Any]]:
     sets = {entry_id(e): entry_set(e, budget, view) for e in board.entries}
     complete = {ident: found.errors for ident, found in sets.items() if isinstance(found, ProtocolSet)}
     reference = original.errors if isinstance(original, ProtocolSet) else None
@@ -115,13 +107,12 @@ def _ranked_rows(board: Board, budget: float, view: str, to_target: list[float |
     rows = []
     for entry, target in zip(board.entries, to_target):
         ident, found = entry_id(entry), sets[entry_id(entry)]
-        row = {"kind": "entry", "id": ident, "name": display_name(entry), "source": entry.get("source"),
+        row = {"kind": "entry", "id": ident, "name": shown[ident], "source": entry.get("source"),
                "budget": budget, "view": view, **_set_fields(found), **_fit_fields(entry, budget, target)}
         if ident in ranked:
             r = ranked[ident]
-            row |= {"rank": r.rank, "rank_label": r.rank_label, "tied": r.tied, "measured_error": r.error.mean,
-                    "error_lo": r.error.low, "error_hi": r.error.high, **_with("to_leader", r.to_leader),
-                    "p_vs_leader": r.p_vs_leader}
+            row |= {"rank": r.rank, "rank_label": r.rank_label, "tied": r.tied, **_with("measured_error", r.error),
+                    **_with("to_leader", r.to_leader), "p_vs_leader": r.p_vs_leader}
         else:
             row |= _unranked(found)
         row |= _with("to_original", ranked[ident].to_reference if ident in ranked else None)
@@ -160,13 +151,16 @@ def rank_board(board: Board, target: float | None = None) -> dict[str, Any]:
         target, how = default_target(board)
     to_target = [None if target is None else bytes_to_reach(entry_law(e), target) for e in board.entries]
     protocol = board.definition.get("protocol")
+    names = [display_name(e) for e in board.entries]
+    shown = {entry_id(e): name if names.count(name) == 1 else f"{name} [{e['benchmark']['config_hash'][:8]}]"
+             for e, name in zip(board.entries, names)}  # two entries of one name are told apart
     by_view: dict[str, dict[str, Any]] = {}
     for view in views(protocol):
         by_view[view] = {}
         for budget in board.budgets:
             baselines = {label: baseline_set(board.entries, label, budget) for label in BASELINE_FORMATS}
             by_view[view][f"{budget:g}"] = {
-                "entries": _ranked_rows(board, budget, view, to_target, baselines[ORIGINAL]),
+                "entries": _ranked_rows(board, budget, view, to_target, baselines[ORIGINAL], shown),
                 "baselines": [_baseline_row(label, found, baselines[ORIGINAL], budget, view)
                               for label, found in baselines.items()]}
     declared = views(protocol)[0] if protocol else None

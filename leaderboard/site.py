@@ -15,60 +15,94 @@ from typing import Any
 
 from storagebench.errors import StorageBenchError
 from storagebench.leaderboard.export import write_exports
-from storagebench.leaderboard.figures import fit_figure, matrix_figure, storage_figure
+from storagebench.leaderboard.entry_page import entry_page
+from storagebench.leaderboard.figures import storage_figure
+from storagebench.benchmarks.protocol import describe_protocol
 from storagebench.leaderboard.html import esc, fmt, image, interval, num, page, table, text
+from storagebench.units import format_bytes
 from storagebench.leaderboard.ranking import rank_board, tasks_side_by_side
 from storagebench.leaderboard.reduction_board import is_reduction_dir, rank_reduction
-from storagebench.leaderboard.sources import Board, display_name, entry_id, group_boards, load_entries
+from storagebench.leaderboard.sources import Board, entry_id, group_boards, load_entries
 from storagebench.provenance import git_commit
 
 RANKING_COLUMNS = [
-    num("rank", "rank"),
+    num("rank", "rank", lambda r: esc(r.get("rank_label") or "—"),
+        help="1= : not distinguishable from the leader (paired t-test over seeds, Holm-corrected, α = 0.05)"),
     text("entry", lambda r: (f'<a href="entries/{esc(r["id"])}.html">{esc(r["name"])}</a>' if r["kind"] == "entry"
-                             else esc(r["name"]))),
-    num("measured error", "measured_error"),
-    text("best set within s", lambda r: esc(r["measured_by"] or "nothing fits")),
-    num("n", "measured_n"), num("L (bytes)", "measured_L"),
-    num("fit: error at n*(s)", "predicted_error"), num("n*", "n_star"), num("L*", "L_star"),
-    num("bytes to target", "bytes_to_target"),
-    num("ν [90% CI]", "nu", lambda r: esc(interval(r, "nu"))),
-    num("α [90% CI]", "alpha", lambda r: esc(interval(r, "alpha"))),
-    num("β [90% CI]", "beta", lambda r: esc(interval(r, "beta"))),
-    num("claimed error", "claimed_error"), num("claimed − measured", "claimed_minus_measured"),
+                             else esc(r["name"])), help="compressor (parameters); its page has everything else"),
+    num("error [95% CI]", "measured_error", lambda r: esc(interval(r, "measured_error", ".4f")),
+        help="mean test error of the ranked set over the protocol's seeds, with a 95% t-interval"),
+    num("Δ original [95% CI]", "to_original", lambda r: esc(interval(r, "to_original", "+.4f")),
+        help="paired difference (same seeds) to the original format filled to s: negative is better"),
+    num("seeds", "seeds", help="seeds the ranked set was trained with (subset draw and initialisation)"),
+    num("n", "n", lambda r: esc(fmt(r["n"] and round(r["n"]))), help="training images in the ranked set"),
+    num("L", "L", lambda r: esc("—" if r["L"] is None else format_bytes(r["L"])),
+        help="mean stored bytes per training image"),
+    num("fill", "fill", lambda r: esc("—" if r["fill"] is None else f"{r['fill']:.1%}"),
+        help="share of s the set's stored bytes (and counted decoder state) fill"),
+    text("set", lambda r: esc(r["measured_by"] or "—"),
+         help="the ranked set: its scheme and level, or why there is none"),
 ]
 
 SIDE_COLUMNS = [
     text("task", lambda r: esc(r["task"])), num("budget s", "budget"),
     text("in definition", lambda r: "yes" if r["in_definition"] else "no (fit only)"),
     text("leading entry", lambda r: esc(r["leader"])), num("ν", "nu"), num("n*", "n_star"), num("L*", "L_star"),
-    num("fit: error at n*", "predicted_error"), num("best measured", "best_measured"),
+    num("fit: error at n*", "predicted_error"), num("ranked set: error", "best_measured"),
     num("original format", "original_format"),
     num("gain over original", "gain_over_original", lambda r: esc(
         "—" if r["gain_over_original"] is None else f"{r['gain_over_original']:+.1%}")),
 ]
 
 
+def _budget_tables(index: int, rankings: dict[str, Any], amortized: bool = False) -> list[str]:
+    parts = []
+    for budget, tables in rankings.items():
+        label = " (decoders amortized)" if amortized else ""
+        parts.append(f"<h3>s = {esc(format_bytes(float(budget)))}{label}</h3>")
+        parts.append(table(RANKING_COLUMNS, tables["entries"], extra_rows=tables["baselines"],
+                           table_id=f"board-{index}-s-{budget}{'-amortized' if amortized else ''}"))
+    return parts
+
+
+def _declares_state(entry: dict[str, Any]) -> bool:
+    return any(int(lv.get("decoder_bytes", 0)) > 0 for lv in entry["levels"])
+
+
+def _amortized_section(index: int, ranked: dict[str, Any], board: Board) -> list[str]:
+    amortized = ranked.get("rankings_amortized")
+    if not amortized:
+        return []
+    if not any(_declares_state(e) for e in board.entries):
+        return ['<p class="note">Decoders amortized: the same ranking, since no entry declares decoder state.</p>']
+    return ['<h3>Decoders amortized</h3><p class="note">The same protocol with decoder state not counted toward s '
+            "(as if one decoder served many datasets): a view for reading, labelled as such; the tables above are "
+            "the board's ranking.</p>", *_budget_tables(index, amortized, amortized=True)]
+
+
 def _board_section(index: int, ranked: dict[str, Any], board: Board, figures: Path) -> str:
     d = board.definition
+    protocol = ranked.get("protocol")
+    how = (esc(describe_protocol(protocol, max(d["n"]))) if protocol else
+           "<strong>No protocol declared</strong>: these entries were measured without a [protocol] table, so "
+           "nothing is ranked; submit them again with one (benchmarks/leaderboard.toml).")
     parts = [f'<h2 id="board-{index}">{esc(board.title)}</h2>',
-             f'<p class="note">{len(board.entries)} entries; n ∈ {esc(str(d["n"]))}, seeds {esc(str(d["seeds"]))}, '
-             f'task recipe <code>{esc(json.dumps(d["task"]))}</code>. Target error for “bytes to target”: '
-             f'{esc(fmt(ranked["target_error"]))} ({esc(ranked["target_from"])}). Measured errors are means over '
-             f'seeds of real training sets whose stored bytes fit within s; baselines are ranked separately below '
-             f'each table.</p>']
-    for budget, tables in ranked["rankings"].items():
-        parts.append(f"<h3>s = {esc(fmt(float(budget)))} bytes</h3>")
-        parts.append(table(RANKING_COLUMNS, tables["entries"], table_id=f"board-{index}-s-{budget}",
-                           extra_rows=tables["baselines"]))
+             f'<p class="note">{len(board.entries)} entries; grid n ∈ {esc(str(d["n"]))}, grid seeds '
+             f'{esc(str(d["seeds"]))}, task recipe <code>{esc(json.dumps(d["task"]))}</code>. '
+             f'Download this board: <a href="boards/board-{index}.csv">CSV</a>, '
+             f'<a href="boards/board-{index}.json">JSON</a>.</p>',
+             f'<p class="note"><strong>Protocol.</strong> {how} Baselines are shown under each table, not ranked.</p>',
+             *_budget_tables(index, ranked["rankings"]), *_amortized_section(index, ranked, board)]
     figure = storage_figure(ranked, board, figures / f"storage-{index}.png")
     parts.append(image(figure, f"storage curves: {board.title}"))
     return "\n".join(parts)
 
 
 REDUCTION_COLUMNS = [
-    num("rank", "rank"), text("set", lambda r: esc(r["name"])), num("measured error", "measured_error"),
-    num("sd over seeds", "error_sd"), text("best set within s", lambda r: esc(r["measured_by"])),
-    num("n", "measured_n"), num("bytes / image", "measured_L"),
+    RANKING_COLUMNS[0], text("set", lambda r: esc(r["name"])), *RANKING_COLUMNS[2:5],
+    num("n", "n", lambda r: esc(fmt(r["n"] and round(r["n"])))),
+    num("L", "L", lambda r: esc("—" if r["L"] is None else format_bytes(r["L"])), help="mean stored bytes per image"),
+    text("declared set", lambda r: esc(r["measured_by"])),
 ]
 
 
@@ -79,40 +113,17 @@ def _reduction_section(index: int, ranked: dict[str, Any], figures: Path) -> str
              f'seed: all counted), trained by the benchmark\'s recipe <code>{esc(json.dumps(ranked["definition"]["task"]))}'
              f'</code>; “own protocol” rows train a distilled set by its learned steps instead. At each '
              f"images-per-class setting, reduced sets within 10 % of each other share a budget, the largest one's bytes; "
-             f"the codec is measured at exactly those. "
-             f'Means over seeds {esc(str(ranked["seeds"]))}.</p>']
+             f"the codec is measured at exactly those. At each budget a reducer's ranked set is its largest setting "
+             f"that fits (never its best). Means over seeds {esc(str(ranked['seeds']))} with 95% t-intervals; "
+             f"Δ original is the paired difference to the codec's original format; entries not distinguishable from "
+             f"the leader (Holm-corrected paired t-tests) share rank 1; fewer than 3 seeds: nothing is ranked.</p>"]
     for budget, tables in ranked["rankings"].items():
-        parts.append(f"<h3>s = {esc(fmt(float(budget)))} bytes</h3>")
+        parts.append(f"<h3>s = {esc(format_bytes(float(budget)))}</h3>")
         parts.append(table(REDUCTION_COLUMNS, tables["entries"], table_id=f"board-{index}-s-{budget}"))
+    parts.append(f'<p class="note">Download this board: <a href="boards/board-{index}.csv">CSV</a>, '
+                 f'<a href="boards/board-{index}.json">JSON</a>.</p>')
     parts.append(image(figure if figure.is_file() else None, f"error vs bytes: {ranked['title']}"))
     return "\n".join(parts)
-
-
-def _entry_page(entry: dict[str, Any], figures: Path) -> str:
-    ident, name = entry_id(entry), display_name(entry)
-    bench, fit = entry["benchmark"], entry.get("fit") or {}
-    levels = [{**lv, "codec_info": json.dumps(lv.get("codec_info", {}))} for lv in entry["levels"]]
-    level_table = table([text("level", lambda r: esc(str(r["level"]))), num("bytes / image", "bytes_per_image"),
-                         num("at n", "at_n"), num("decoder bytes", "decoder_bytes"),
-                         text("codec info", lambda r: esc(r["codec_info"]))], levels, row_class="level")
-    params = fit.get("params") or {}
-    provenance = {"source": entry.get("source"), "spec": entry["compressor"]["spec"],
-                  "version": entry["compressor"]["version"], "config hash": bench["config_hash"],
-                  "seeds": bench["seeds"], "commits": entry["provenance"]["git_commits"],
-                  "codec libraries": entry["compressor"]["library_versions"],
-                  "libraries": entry["provenance"]["library_versions"],
-                  "validation": (entry.get("validation") or {}).get("passed", "not submitted through submit")}
-    body = [f'<nav><a href="../index.html">← leaderboard</a></nav><h1>{esc(name)}</h1>',
-            f"<p>{esc(bench['task'])} on {esc(bench['dataset'])}, benchmark {esc(bench['name'])}</p>",
-            "<h2>Fit</h2><p>" + esc("  ".join(f"{k} = {fmt(v)}" for k, v in params.items())) + "</p>",
-            image(fit_figure(entry, figures / f"{ident}-fit.png"), "scaling fit"),
-            "<h2>Cross-compression</h2>", image(matrix_figure(entry, figures / f"{ident}-matrix.png"),
-                                                "cross-compression matrix"),
-            "<h2>Levels</h2>", level_table,
-            "<h2>Provenance</h2><table>" + "".join(f'<tr><th class="text">{esc(k)}</th><td class="text">'
-                                                   f"{esc(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
-                                                   for k, v in provenance.items()) + "</table>"]
-    return page(f"storagebench: {name}", "\n".join(body))
 
 
 def render_site(site: Path, boards: list[Board], ranked: list[dict[str, Any]], side: list[dict[str, Any]],
@@ -127,21 +138,28 @@ def render_site(site: Path, boards: list[Board], ranked: list[dict[str, Any]], s
     body = [f"<h1>storagebench leaderboard</h1><nav>{nav}</nav>",
             f'<p class="note">Which compressor gives the lowest error for this task at this storage budget? Built '
             f"{esc(created)} by storagebench at commit {esc(git_commit()[:12])} from {len(sources)} source(s). "
-            f'Click a column header to sort. Also as <a href="leaderboard.json">JSON</a> and '
-            f'<a href="leaderboard.csv">CSV</a>.</p>']
+            f"Click or press Enter on a column header to sort; hover it for what the column means. Everything as "
+            f'<a href="leaderboard.json">JSON</a> and <a href="leaderboard.csv">CSV</a>.</p>',
+            '<p><input type="search" id="filter" placeholder="filter entries (name, level, …)" '
+            'aria-label="filter entries"></p>']
     body += [_board_section(i, r, b, figures) for i, (r, b) in enumerate(zip(ranked, boards))]
     body += [_reduction_section(len(boards) + i, r, figures) for i, r in enumerate(reductions)]
     if boards:
         body += ['<h2 id="tasks">Tasks side by side at equal storage</h2>',
                  '<p class="note">Each task\'s leading entry (rank 1 at its largest budget) at every budget of any task: '
-                 "its ν, the optimal allocation n*/L* and predicted error from its fit, and the gain of its best "
-                 "measured set over original format where both fit in s.</p>",
+                 "its ν, the optimal allocation n*/L* and predicted error from its fit, and, at the board's own "
+                 "budgets, its ranked set's mean error and its gain over the original format (1 − ratio of the "
+                 "means).</p>",
                  table(SIDE_COLUMNS, side, table_id="tasks-side-by-side", row_class="task")]
     (site / "index.html").write_text(page("storagebench leaderboard", "\n".join(body)))
     (site / "entries").mkdir()
-    for board in boards:
+    for board, result in zip(boards, ranked):
+        rows = [row for rankings in (result["rankings"], result.get("rankings_amortized") or {})
+                for tables in rankings.values() for row in tables["entries"]]
         for entry in board.entries:
-            (site / "entries" / f"{entry_id(entry)}.html").write_text(_entry_page(entry, figures))
+            ident = entry_id(entry)
+            (site / "entries" / f"{ident}.html").write_text(
+                entry_page(entry, [r for r in rows if r["id"] == ident], figures))
 
 
 def _check_out(site: Path) -> None:

@@ -1,30 +1,54 @@
-"""The leaderboard as the terminal shows it: per board and budget, entries by rank, then the baselines."""
+"""The leaderboard as the terminal shows it: per board and budget, entries by rank (ties as "1="), with the 95 %
+interval of each mean error and its difference to the original format, then the baselines."""
 from __future__ import annotations
 
 from typing import Any
+
+from storagebench.units import format_bytes
 
 
 def _number(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+def _with_interval(row: dict[str, Any], key: str, spec: str) -> str:
+    if row.get(key) is None:
+        return "—"
+    low, high = row.get(f"{key}_lo"), row.get(f"{key}_hi")
+    return f"{row[key]:{spec}} [{_number(low, spec)}, {_number(high, spec)}]"
+
+
+def _codec_lines(tables: dict[str, Any]) -> list[str]:
+    lines = [f"  {'rank':>4}  {'entry':<40} {'error [95% CI]':>24} {'Δ original [95% CI]':>27} {'k':>2} "
+             f"{'n':>6} {'fill':>6}  ranked set"]
+    for row in tables["entries"] + tables["baselines"]:
+        rank = "" if row["kind"] == "baseline" else (row.get("rank_label") or "—")
+        error, delta = _with_interval(row, "measured_error", ".4f"), _with_interval(row, "to_original", "+.4f")
+        fill = "—" if row.get("fill") is None else f"{row['fill']:.1%}"
+        lines.append(f"  {rank:>4}  {row['name'][:40]:<40} {error:>24} {delta:>27} {row.get('seeds', 0):>2} "
+                     f"{_number(row.get('n'), '.0f'):>6} {fill:>6}  {row['measured_by'] or '—'}")
+    return lines
+
+
+def _reduction_lines(tables: dict[str, Any]) -> list[str]:
+    lines = [f"  {'rank':>4}  {'entry':<40} {'error':>7} {'sd':>7}  declared set"]
+    for row in tables["entries"]:
+        lines.append(f"  {_number(row['rank'], 'd'):>4}  {row['name'][:40]:<40} "
+                     f"{_number(row['measured_error'], '.4f'):>7} {_number(row.get('error_sd'), '.4f'):>7}  "
+                     f"{row['measured_by'] or '—'}")
+    return lines
+
+
 def format_leaderboard(summary: dict[str, Any]) -> str:
     lines = []
     for board in summary["boards"]:
-        entries = len(next(iter(board["rankings"].values()))["entries"])
-        reduction = board.get("kind") == "reduction"  # no fit: the sd over seeds instead
-        target = "" if reduction else \
-            f"; target error {_number(board['target_error'], '.4f')} ({board['target_from']})"
-        lines.append(f"== {board['title']}: {entries} entries{target}")
-        for budget, tables in board["rankings"].items():
-            lines.append(f"s = {float(budget):,.0f} bytes")
-            lines.append(f"  {'rank':>4}  {'entry':<34} {'error':>7} {'sd' if reduction else 'fit':>7} "
-                         f"{'' if reduction else 'to target':>11}  best set within s")
-            for row in tables["entries"] + tables["baselines"]:
-                rank = "" if row["kind"] == "baseline" else _number(row["rank"], "d")
-                second = row.get("error_sd") if reduction else row.get("predicted_error")
-                lines.append(f"  {rank:>4}  {row['name'][:34]:<34} {_number(row['measured_error'], '.4f'):>7} "
-                             f"{_number(second, '.4f'):>7} "
-                             f"{'' if reduction else _number(row.get('bytes_to_target'), ',.0f'):>11}  "
-                             f"{row['measured_by'] or '—'}")
+        reduction = board.get("kind") == "reduction"
+        rankings = board["rankings"]
+        entries = len(next(iter(rankings.values()))["entries"]) if rankings else 0
+        lines.append(f"== {board['title']}: {entries} entries" + ("" if reduction or rankings else
+                                                                  " (no [protocol] declared: nothing ranked)"))
+        for budget, tables in rankings.items():
+            lines.append(f"s = {format_bytes(float(budget))}" + ("" if reduction else
+                                                                 f" (decoders {board.get('view')})"))
+            lines += _reduction_lines(tables) if reduction else _codec_lines(tables)
     return "\n".join(lines)

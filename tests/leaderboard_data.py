@@ -1,5 +1,5 @@
-"""Two tiny results dirs on one benchmark definition (budgets included), one per compressor, shared by the
-leaderboard, site and W&B tests; the JPEG XL one is run with ``--wandb`` (offline)."""
+"""Two tiny results dirs on one benchmark definition (budgets and a 3-seed protocol included, both measured), one per
+compressor, shared by the leaderboard, site and W&B tests; the JPEG XL one is run with ``--wandb`` (offline)."""
 from __future__ import annotations
 
 import os
@@ -13,6 +13,9 @@ name = "{name}"
 seeds = [0]
 n = [40, 80, 120]
 budgets = ["30k", "60k", "100k"]
+
+[protocol]
+seeds = [0, 1, 2]
 
 [dataset]
 name = "fashion-mnist"
@@ -52,6 +55,8 @@ def make_results(root: Path) -> dict[str, Path]:
         out = root / f"results-{compressor}"
         extra = ["--wandb"] if compressor == "jpegxl" else []
         result = run_cli(["run", str(config), "--out", str(out), *extra], env, root)
+        assert result.returncode == 0, result.stderr
+        result = run_cli(["protocol", str(out)], env, root)
         assert result.returncode == 0, result.stderr
         dirs[compressor] = out
     return dirs

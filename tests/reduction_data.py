@@ -10,7 +10,7 @@ from conftest import run_cli
 TINY_REDUCTION = """
 [benchmark]
 name = "tiny-distill"
-seeds = [0, 1]
+seeds = [0, 1, 2]
 images_per_class = [1, 2]
 
 [dataset]

@@ -21,6 +21,7 @@ ROOMS = {
     "storagebench.benchmarks.harness": "harness",
     "storagebench.benchmarks.law": "law",
     "storagebench.benchmarks.definition": "definition",
+    "storagebench.benchmarks.protocol": "definition",  # the [protocol] table of a definition
     "storagebench.benchmarks": "benchmarks",
     "storagebench.compressors": "compressors",
     "storagebench.tasks": "tasks",

@@ -2,6 +2,7 @@
 import json
 import sqlite3
 
+import pytest
 from conftest import make_fashion_dir, run_cli, write_config
 
 
@@ -82,19 +83,53 @@ class Quantize(ImageCodec):
 '''
 
 
-def test_a_submitted_codec_with_an_integer_knob_gets_storage_curves(tmp_path, cli_env):
-    """A codec given as file.py:Class whose levels are separate integers (no continuous range): the optimal scheme
-    searches its declared levels, says how full each budget is, and randomized (which needs a distance) is left out."""
+def test_submit_alone_ranks_a_file_codec_with_an_integer_knob(tmp_path, cli_env):
+    """`submit file.py:Class` (levels are separate integers, no continuous range) on a benchmark with a [protocol]:
+    validation, the grid, the protocol's sets on 3 seeds (the declared levels searched, how full each budget is
+    said) and the entry, which the leaderboard ranks with an interval. `curves` on the same dir: randomized (which
+    needs a distance) is left out."""
     (tmp_path / "quantize.py").write_text(QUANTIZE)
     config = write_config(tmp_path / "q.toml", n="[40, 80, 160]", train_levels='["lossless", 1, 2, 3]')
-    text = config.read_text().replace('name = "jpegxl"\neffort = 3', f'name = "{tmp_path / "quantize.py"}:Quantize"')
-    config.write_text(text.replace('test_levels = ["lossless", 8]', 'test_levels = ["lossless"]'))
-    assert run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path).returncode == 0
-    done = run_cli(["curves", "out", "--budgets", "30k", "--naive", "2"], cli_env, tmp_path)
+    text = config.read_text().replace("n = [40, 80, 160]", 'n = [40, 80, 160]\nbudgets = ["20k", "40k"]')
+    config.write_text(text.replace('test_levels = ["lossless", 8]', 'test_levels = ["lossless"]') +
+                      "\n[protocol]\nseeds = [0, 1, 2]\n")
+    done = run_cli(["submit", f"{tmp_path / 'quantize.py'}:Quantize", "--config", str(config), "--out", "sub"],
+                   cli_env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    site = run_cli(["leaderboard", "sub/entry.json", "--out", "site"], cli_env, tmp_path)
+    assert site.returncode == 0, site.stderr
+    board = json.loads((tmp_path / "site" / "leaderboard.json").read_text())["boards"][0]
+    for budget in ("20000", "40000"):
+        (row,) = board["rankings"][budget]["entries"]
+        assert row["rank_label"] == "1" and row["seeds"] == 3 and row["measured_by"].startswith("optimal: ")
+        assert row["measured_error_lo"] <= row["measured_error"] <= row["measured_error_hi"]
+        assert "% of s" in row["measured_by"] and row["fill"] <= 1
+    done = run_cli(["curves", "sub", "--budgets", "30k", "--naive", "2"], cli_env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "discrete levels 1, 2, 3, 4, 5, 6 (fewest bytes first)" in done.stderr
-    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
-        rows = {r[0]: r[1:] for r in db.execute("SELECT scheme, n, bytes_total, level FROM curve_cells")}
+    with sqlite3.connect(tmp_path / "sub" / "results.sqlite") as db:
+        rows = {r[0]: r[1:] for r in db.execute("SELECT scheme, n, bytes_total, level FROM curve_cells "
+                                                "WHERE budget = 30000")}
     assert sorted(rows) == ["naive-d2", "optimal", "original"]
     n, total, level = rows["optimal"]
     assert total <= 30e3 and "fills" in level and "% of s" in level
+
+
+def test_without_a_finite_optimum_the_protocol_uses_its_declared_fallback_n(tmp_path, fashion_dir):
+    """A flat fit (no n term) or no fit at all: a benchmark with a [protocol] uses its declared fallback n and says
+    so; without one, the search refuses rather than guess."""
+    from storagebench.benchmarks.definition import load_config
+    from storagebench.benchmarks.harness.curves import CurveBuilder
+    from storagebench.benchmarks.harness.runner import make_plan
+    from storagebench.benchmarks.law.scaling_law import ScalingLaw
+    from storagebench.errors import StorageBenchError
+
+    flat = ScalingLaw(e_star=0.2, A=0.0, alpha=0.5, B=1.0, beta=1.0)
+    config = write_config(tmp_path / "t.toml", n="[40, 80]")
+    with pytest.raises(StorageBenchError, match="allocation needs an additive law"):
+        CurveBuilder(make_plan(load_config(config), str(fashion_dir)), None, flat, 1).n_star(1e5)
+    config.write_text(config.read_text() + "\n[protocol]\nseeds = [0, 1, 2]\nfallback_n = 60\n")
+    plan = make_plan(load_config(config), str(fashion_dir))
+    for law, why in ((flat, "allocation needs an additive law with A, B > 0"), (None, "no scaling-law fit")):
+        n, note = CurveBuilder(plan, None, law, 1).n_star(1e5)
+        assert n == 60 and note.startswith(f"declared fallback n = 60 ({why}")

@@ -31,6 +31,10 @@ def fails_cleanly(tmp_path, cli_env, args, *needles):
     ("lr = 0.05", "lr = 0.05\nmomentum = nan", ["[task].momentum: expected a finite number, got nan"]),
     ("lr = 0.05", "lr = 0.05\nweight_decay = -1", ["[task]: weight_decay must be ≥ 0"]),
     ('name = "tiny"', 'name = "../../x"', ["[benchmark].name '../../x' must be a plain name"]),
+    ("lr = 0.05", "lr = 0.05\n[protocol]\nseeds = [0, 1]", ["[protocol].seeds: a ranked number needs ≥ 3 seeds"]),
+    ("lr = 0.05", 'lr = 0.05\n[protocol]\ndecoders = "free"', ["[protocol].decoders: expected one of 'counted'"]),
+    ("lr = 0.05", "lr = 0.05\n[protocol]\nfallback = 3", ["[protocol]: unknown key(s) fallback"]),
+    ("lr = 0.05", "lr = 0.05\n[protocl]\nseeds = [0, 1, 2]", ["unknown table(s) protocl", "protocol"]),
 ])
 def test_bad_config_values(tmp_path, cli_env, old, new, needles):
     path = write_config(tmp_path / "bad.toml")
@@ -92,3 +96,11 @@ def test_results_dir_of_another_schema_is_refused(tmp_path):
     db.close()
     with pytest.raises(StorageBenchError, match=f"results schema 1, this one reads {SCHEMA_VERSION}"):
         ResultsDB(tmp_path / "results.sqlite")
+
+
+def test_measuring_the_protocol_of_a_benchmark_without_one_is_one_error(tmp_path, cli_env):
+    config = write_config(tmp_path / "tiny.toml", n="[40]", train_levels='["lossless", 4]')
+    assert run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path).returncode == 0
+    result = run_cli(["protocol", "out"], cli_env, tmp_path)
+    assert result.returncode == 2 and "declares no [protocol] table" in result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr

@@ -3,23 +3,19 @@ files, and the refusal to mix benchmark definitions."""
 import json
 import shutil
 import sqlite3
-from collections import defaultdict
 
+import numpy as np
 import pandas as pd
+import pytest
 from conftest import run_cli
 from leaderboard_data import BUDGETS, offline_env
 
 
-def best_within(results_dir, budget):
-    """Independently of the leaderboard: the lowest mean error over seeds among grid cells whose stored bytes fit."""
+def protocol_errors(results_dir, budget):
+    """Independently of the leaderboard: the ranked set's error per seed, read from the results dir's own rows."""
     with sqlite3.connect(results_dir / "results.sqlite") as db:
-        rows = db.execute("SELECT c.train_level, c.n, c.train_bytes_total, e.error FROM cells c JOIN evaluations e "
-                          "USING (cell) WHERE e.test_level = 'lossless'").fetchall()
-    groups = defaultdict(list)
-    for level, n, total, error in rows:
-        groups[(level, n)].append((total, error))
-    fitting = [sum(e for _, e in g) / len(g) for g in groups.values() if max(t for t, _ in g) <= budget]
-    return min(fitting) if fitting else None
+        return dict(db.execute("SELECT seed, error FROM curve_cells WHERE scheme = 'optimal' AND budget = ? "
+                               "AND test_level = 'lossless'", (budget,)).fetchall())
 
 
 def build(tmp_path, sources, *extra):
@@ -27,7 +23,9 @@ def build(tmp_path, sources, *extra):
     return run_cli(["leaderboard", *map(str, sources), "--out", str(tmp_path / "site"), *extra], env, tmp_path)
 
 
-def test_two_compressors_rank_by_their_measured_errors(tmp_path, leaderboard_results):
+def test_two_compressors_rank_by_their_protocol_sets(tmp_path, leaderboard_results):
+    """Each entry's number at s is the mean over the protocol's 3 seeds of its one ranked set, with an interval and
+    its paired difference to the original format; ranks follow the means, ties are shown."""
     dirs = leaderboard_results
     result = build(tmp_path, dirs.values())
     assert result.returncode == 0, result.stderr
@@ -35,24 +33,45 @@ def test_two_compressors_rank_by_their_measured_errors(tmp_path, leaderboard_res
     summary = json.loads((site / "leaderboard.json").read_text())
     (board,) = summary["boards"]
     assert board["budgets"] == BUDGETS and board["task"] == "classification"
+    assert board["protocol"]["seeds"] == [0, 1, 2] and board["view"] == "counted"
     for budget in BUDGETS:
         tables = board["rankings"][f"{budget:g}"]
-        expected = {f"{name}": best_within(path, budget) for name, path in dirs.items()}
-        measured = {row["name"].split(" ")[0]: row["measured_error"] for row in tables["entries"]}
-        assert measured == expected
-        ranked = [row for row in tables["entries"] if row["rank"] is not None]
-        assert [row["rank"] for row in ranked] == list(range(1, len(ranked) + 1))
-        assert [row["measured_error"] for row in ranked] == sorted(row["measured_error"] for row in ranked)
+        for row in tables["entries"]:
+            errors = protocol_errors(dirs[row["name"].split(" ")[0]], budget)
+            assert sorted(errors) == [0, 1, 2] and row["seeds"] == 3
+            assert row["measured_error"] == pytest.approx(np.mean(list(errors.values())))
+            assert row["measured_error_lo"] <= row["measured_error"] <= row["measured_error_hi"]
+            assert row["to_original_lo"] <= row["to_original"] <= row["to_original_hi"]
+            assert row["fill"] <= 1 and row["measured_by"].startswith("optimal: ")
+        ranked = tables["entries"]
+        assert [r["measured_error"] for r in ranked] == sorted(r["measured_error"] for r in ranked)
+        assert ranked[0]["rank"] == 1 and all(r["rank_label"] in ("1", "1=", "2") for r in ranked)
         assert [b["kind"] for b in tables["baselines"]] == ["baseline", "baseline"]
-    # the largest budget holds every grid cell: both entries and the lossless baselines are measured there
-    largest = board["rankings"][f"{BUDGETS[-1]:g}"]
-    assert all(row["measured_error"] is not None for row in largest["entries"] + largest["baselines"])
+        assert all(b["seeds"] == 3 and b["measured_error_lo"] is not None for b in tables["baselines"])
     frame = pd.read_csv(site / "leaderboard.csv")
-    assert len(frame) == len(BUDGETS) * (len(dirs) + 2)
-    assert set(frame["kind"]) == {"entry", "baseline"}
+    assert len(frame) == 2 * len(BUDGETS) * (len(dirs) + 2)  # counted and amortized (identical here) views
+    assert set(frame["kind"]) == {"entry", "baseline"} and set(frame["view"]) == {"counted", "amortized"}
+    per_board = pd.read_csv(site / "boards" / "board-0.csv")
+    assert len(per_board) == len(frame)
     pages = sorted(p.name for p in (site / "entries").glob("*.html"))
-    assert len(pages) == len(dirs) and all(row["id"] + ".html" in pages for row in largest["entries"])
-    assert "s = 100,000 bytes" in result.stdout
+    assert len(pages) == len(dirs) and all(row["id"] + ".html" in pages for row in ranked)
+    assert "s = 100 kB (decoders counted)" in result.stdout
+
+
+def test_more_cells_are_never_more_draws(leaderboard_results):
+    """Extra grid and storage-curve cells (here: every error set to 0) change nothing in the ranking: only the
+    protocol's ranked set counts."""
+    from storagebench.leaderboard.entry import build_entry
+    from storagebench.leaderboard.ranking import rank_board
+    from storagebench.leaderboard.sources import group_boards
+
+    entries = [{**build_entry(path), "source": str(path)} for path in leaderboard_results.values()]
+    before = rank_board(group_boards(entries)[0])
+    for row in entries[1]["errors"]:
+        row["error"] = 0.0
+    entries[1]["curves"] += [{**row, "scheme": "naive-d1", "error": 0.0} for row in entries[1]["curves"]]
+    after = rank_board(group_boards(entries)[0])
+    assert before["rankings"] == after["rankings"]
 
 
 def test_baselines_are_lossless_cells_at_real_sizes(tmp_path, leaderboard_results):
@@ -93,11 +112,17 @@ def test_baselines_are_the_harness_models_never_an_entrys_cells(tmp_path, leader
         recorded = json.loads(db.execute("SELECT value FROM meta WHERE key = 'baseline_errors'").fetchone()[0])
         lossless = dict(db.execute("SELECT c.n, e.error FROM cells c JOIN evaluations e USING (cell) "
                                    "WHERE c.train_level = 'lossless' AND e.test_level = 'lossless'"))
-    assert {b["n"]: b["error"] for b in recorded.values()} == lossless  # its own lossless cells: verified pixels
-    assert all(b["from"].startswith("grid cell lossless|n=") for b in recorded.values())
-    largest = boards[0]["rankings"][f"{BUDGETS[-1]:g}"]["baselines"][0]
-    best = min(lossless, key=lossless.get)  # every subset fits the largest budget: the best of them
-    assert largest["measured_error"] == lossless[best] and largest["measured_by"] == f"lossless, n = {best}"
+    grid = {b["n"]: b["error"] for b in recorded.values() if b["from"].startswith("grid cell")}
+    assert grid == lossless  # its own lossless cells: verified pixels
+    with sqlite3.connect(leaderboard_results["jpegxl"] / "results.sqlite") as db:
+        filled = json.loads(db.execute("SELECT value FROM meta WHERE key = 'baselines_filled'").fetchone()[0])
+    by_subset = {(b["n"], b["seed"]): b["error"] for b in recorded.values()}
+    for budget in BUDGETS:  # the original format filled to s on each protocol seed, by the harness's own models
+        sets = filled["original format"][f"{budget:g}"]
+        assert all(0 < found["bytes_total"] <= budget for found in sets.values())
+        row = boards[0]["rankings"][f"{budget:g}"]["baselines"][0]
+        assert row["measured_error"] == pytest.approx(np.mean([by_subset[(found["n"], int(seed))]
+                                                               for seed, found in sets.items()]))
 
     from conftest import write_config  # a grid without a lossless train level: the harness trains them itself
     config = write_config(tmp_path / "lossy.toml", n="[40, 80]", train_levels="[4]")
@@ -107,22 +132,6 @@ def test_baselines_are_the_harness_models_never_an_entrys_cells(tmp_path, leader
         trained = json.loads(db.execute("SELECT value FROM meta WHERE key = 'baseline_errors'").fetchone()[0])
     assert sorted(b["n"] for b in trained.values()) == [40, 80]
     assert all(b["from"].startswith("trained on the original pixels") and 0 < b["error"] < 1 for b in trained.values())
-
-
-def test_a_levels_decoder_state_counts_toward_every_budget(leaderboard_results):
-    """A codec whose decoder holds the data (declared, so measured) cannot fit a budget its decoder alone fills,
-    whether or not its benchmark counted decoder bytes."""
-    from storagebench.leaderboard.entry import build_entry
-    from storagebench.leaderboard.ranking import measured_best
-
-    entry = build_entry(leaderboard_results["webp"])
-    assert not entry["benchmark"]["config"]["compressor"].get("count_decoder_bytes")
-    best = measured_best(entry, BUDGETS[1])
-    level = best.source.removeprefix("grid: level ").split(",")[0]
-    for row in entry["levels"]:
-        row["decoder_bytes"] = int(BUDGETS[1]) if row["level"] == level else 0
-    again = measured_best(entry, BUDGETS[1])
-    assert again is not None and f"level {level}," not in again.source and again.error >= best.error
 
 
 def test_entry_files_rank_like_their_results_dirs(tmp_path, leaderboard_results):
@@ -165,7 +174,7 @@ def test_bad_sources_get_one_clear_error(tmp_path, leaderboard_results):
     (tmp_path / "old.json").write_text(json.dumps({"entry_format": 1}))
     for source, needle in ((tmp_path / "missing", "no such results dir or entry file"),
                            (tmp_path / "broken.json", "not a JSON leaderboard entry"),
-                           (tmp_path / "old.json", "entry format 1, this storagebench reads 3")):
+                           (tmp_path / "old.json", "entry format 1, this storagebench reads 4")):
         result = build(tmp_path, [source])
         assert result.returncode == 2 and needle in result.stderr, result.stderr
         assert not (tmp_path / "site").exists()

@@ -87,3 +87,30 @@ def test_learned_codecs_pass_validation(tmp_path, name):
                       fit_images=images, cache=tmp_path)
     assert report.passed, report.format()
     assert report.decoder_bytes["lossless"] == 0 and report.decoder_bytes["1"] > 10_000
+
+
+def test_protocol_counts_a_decoders_state_and_shows_it_amortized(tmp_path, cli_env):
+    """A learned codec's decoder state counts toward s: at a budget it alone fills there is no ranked set (the board
+    says why); where it fits, the set's images and state together stay within s. The amortized view has its own
+    sets (state not counted) at every budget."""
+    config = learned_config(tmp_path, "bmshj2018-factorized")
+    text = config.read_text().replace("n = [30, 90]", 'n = [30, 90]\nbudgets = ["60k", "400k"]')
+    config.write_text(text + "\n[protocol]\nseeds = [0, 1, 2]\n")
+    for command in (["run", str(config), "--out", "out"], ["protocol", "out"],
+                    ["leaderboard", "out", "--out", "site"]):
+        done = run_cli(command, cli_env, tmp_path)
+        assert done.returncode == 0, done.stderr
+    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
+        rows = db.execute("SELECT scheme, budget, bytes_total, decoder_bytes FROM curve_cells").fetchall()
+    state = {r[1]: r[3] for r in rows if r[0] == "optimal"}
+    assert sorted(state) == [400e3] and 60e3 < state[400e3]  # the state alone is larger than 60 kB
+    assert all(total + decoder <= budget for scheme, budget, total, decoder in rows)
+    assert sorted({(r[0], r[1]) for r in rows if r[0] == "optimal-amortized"}) == [
+        ("optimal-amortized", 60e3), ("optimal-amortized", 400e3)]
+    board = json.loads((tmp_path / "site" / "leaderboard.json").read_text())["boards"][0]
+    (counted,) = board["rankings"]["60000"]["entries"]
+    assert counted["rank"] is None and "decoder state" in counted["measured_by"] and "alone exceeds s" in \
+        counted["measured_by"]
+    (amortized,) = board["rankings_amortized"]["60000"]["entries"]
+    assert amortized["rank"] == 1 and amortized["decoder_bytes"] == 0 and amortized["seeds"] == 3
+    assert board["rankings"]["400000"]["entries"][0]["decoder_bytes"] == state[400e3]

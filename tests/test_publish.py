@@ -24,6 +24,7 @@ def test_publish_offline_writes_fit_and_leaderboard_tables(tmp_path, leaderboard
     results = leaderboard_results["webp"]
     with sqlite3.connect(results / "results.sqlite") as db:
         cells = db.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+        cells += db.execute("SELECT COUNT(*) FROM curve_cells").fetchone()[0]  # the protocol's sets
     env = offline_env(tmp_path, tmp_path)
     first = run_cli(["publish", str(results), "--project", "sb-test"], env, tmp_path)
     assert first.returncode == 0, first.stderr
@@ -34,7 +35,7 @@ def test_publish_offline_writes_fit_and_leaderboard_tables(tmp_path, leaderboard
     assert fit_params["columns"] == ["param", "value", "ci_low", "ci_high"]
     assert [row[0] for row in fit_params["data"]] == ["e_star", "A", "alpha", "B", "beta", "nu"]
     (leaderboard,) = tables(results, "leaderboard")
-    assert len(leaderboard["data"]) == len(BUDGETS) * (1 + 2)  # one entry and two baselines per budget
+    assert len(leaderboard["data"]) == 2 * len(BUDGETS) * (1 + 2)  # per view and budget: one entry, two baselines
     assert len(tables(results, "cross_compression")) == 1 and len(tables(results, "allocation")) == 1
     second = run_cli(["publish", str(results), "--project", "sb-test"], env, tmp_path)
     assert second.returncode == 0, second.stderr
@@ -66,6 +67,7 @@ def test_a_results_dir_without_budgets_publishes_cells_and_fit(tmp_path, leaderb
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(results / "results.sqlite") as db:
         cells = db.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+        cells += db.execute("SELECT COUNT(*) FROM curve_cells").fetchone()[0]
     assert len(run_ids(results)) == cells + 1 and tables(results, "leaderboard") == []
 
 

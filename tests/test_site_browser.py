@@ -1,6 +1,8 @@
 """The leaderboard site in a real headless browser (Debian's chromium driven by Playwright), opened from a file and
 from a static server: no console errors, one row per entry, sorting by a column reorders the rows."""
+import csv
 import functools
+import io
 import json
 import os
 import shutil
@@ -85,22 +87,62 @@ def test_page_loads_with_one_row_per_entry(site, browser, server, where, leaderb
     page.close()
 
 
-def test_sorting_by_a_column_reorders_rows(site, browser):
+def column_values(page, table, index):
+    return [float(v) for v in page.locator(f"{table} tbody:not(.baselines) tr td:nth-child({index})").evaluate_all(
+        "cells => cells.map(c => c.dataset.value)")]
+
+
+def test_sorting_by_a_column_reorders_rows_by_mouse_and_keyboard(site, browser):
     page, errors, _ = open_page(browser, (site / "index.html").as_uri())
     table = f"#board-0-s-{BUDGETS[-1]:g}"
     headers = page.locator(f"{table} thead th").all_inner_texts()
     entry_column = headers.index("entry") + 1
     names = column_texts(page, table, entry_column)
-    page.locator(f"{table} thead th", has_text="entry").click()
+    page.locator(f"{table} thead th button", has_text="entry").click()
     assert column_texts(page, table, entry_column) == sorted(names)
-    page.locator(f"{table} thead th", has_text="entry").click()
+    page.locator(f"{table} thead th button", has_text="entry").click()
     assert column_texts(page, table, entry_column) == sorted(names, reverse=True)
-    error_column = headers.index("measured error") + 1
-    page.locator(f"{table} thead th").nth(error_column - 1).click()
-    page.locator(f"{table} thead th").nth(error_column - 1).click()  # descending: the worst first
-    errors_shown = [float(t) for t in column_texts(page, table, error_column)]
+    error_column = headers.index("error [95% CI]") + 1
+    button = page.locator(f"{table} thead th").nth(error_column - 1).locator("button")
+    button.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # descending: the worst first
+    errors_shown = column_values(page, table, error_column)
     assert errors_shown == sorted(errors_shown, reverse=True)
     assert page.locator(f"{table} thead th").nth(error_column - 1).get_attribute("aria-sort") == "descending"
+    assert page.locator(f"{table} thead th").nth(error_column - 1).get_attribute("title")  # the column explained
+    assert errors == []
+    page.close()
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_page_never_scrolls_sideways_and_tables_scroll_inside(site, browser, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto((site / "index.html").as_uri())
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    first = page.locator("div.scroll").first
+    assert first.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    assert page.locator("table.sortable thead th").first.evaluate("e => getComputedStyle(e).position") == "sticky"
+    page.close()
+
+
+def test_filtering_and_per_board_downloads(site, browser, server, leaderboard_results):
+    page, errors, _ = open_page(browser, f"{server}/index.html")
+    table = f"#board-0-s-{BUDGETS[-1]:g}"
+    page.fill("#filter", "webp")
+    visible = page.locator(f"{table} tbody:not(.baselines) tr:visible")
+    assert visible.count() == 1 and "webp" in visible.first.inner_text()
+    page.fill("#filter", "")
+    assert page.locator(f"{table} tbody:not(.baselines) tr:visible").count() == len(leaderboard_results)
+    for suffix in ("csv", "json"):
+        link = page.locator(f'a[href="boards/board-0.{suffix}"]')
+        assert link.count() == 1
+        response = page.request.get(f"{server}/boards/board-0.{suffix}")
+        assert response.ok
+    rows = list(csv.DictReader(io.StringIO(page.request.get(f"{server}/boards/board-0.csv").text())))
+    shown = page.locator("table.sortable[id^=board-0-s-]:not([id$=amortized]) tbody tr").count()
+    assert len([r for r in rows if r["view"] == "counted"]) == shown  # the board's ranking: entries and baselines
     assert errors == []
     page.close()
 

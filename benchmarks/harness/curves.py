@@ -157,7 +157,8 @@ class CurveBuilder:
     def capped(self, seed: int, budget: float, n: int, level: Level, note: str = "") -> TrainingSet:
         """n* images do not fit even at the knob's smallest level: keep as many as do, at that level."""
         fill = self.fill(seed, budget, level)
-        return TrainingSet(fill.entry, fill.n, fill.level, note=joined(note, f"n* = {n} does not fit: capped"))
+        return TrainingSet(fill.entry, fill.n, fill.level,
+                           note=joined(note, f"{n} images do not fit at the smallest level: as many as fit"))
 
     def build(self, cell: CurveCell) -> TrainingSet:
         return parse_scheme(cell.scheme).build(self, cell.seed, cell.budget)
