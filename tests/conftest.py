@@ -104,6 +104,15 @@ def write_config(path: Path, *, name: str = "tiny", seeds: str = "[0]", n: str =
     return path
 
 
+@pytest.fixture
+def no_full_collections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """statsmodels' Holm correction ends with gc.collect(), ~0.1 s in a test process: statistics tests rank hundreds
+    of boards. Only the speed changes."""
+    import gc
+
+    monkeypatch.setattr(gc, "collect", lambda *args: 0)
+
+
 @pytest.fixture(scope="session")
 def fashion_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_fashion_dir(tmp_path_factory.mktemp("fashion"))

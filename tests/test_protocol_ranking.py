@@ -15,12 +15,7 @@ SEED_SD, OWN_SD = 0.004, 0.003  # seed-to-seed sd of one entry: 0.005
 SD = float(np.hypot(SEED_SD, OWN_SD))
 
 
-@pytest.fixture(autouse=True)
-def no_full_collections(monkeypatch):
-    """statsmodels' Holm correction ends with gc.collect(), ~0.1 s in a test process: hundreds of boards here."""
-    import gc
-
-    monkeypatch.setattr(gc, "collect", lambda *args: 0)
+pytestmark = pytest.mark.usefixtures("no_full_collections")
 
 
 def curve_row(scheme, seed, error):

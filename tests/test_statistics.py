@@ -7,6 +7,8 @@ import pytest
 from storagebench.errors import StorageBenchError
 from storagebench.leaderboard.statistics import mean_interval, paired_difference, rank_entries
 
+pytestmark = pytest.mark.usefixtures("no_full_collections")
+
 SD = 0.003  # seed-to-seed sd of one entry's error, about what the quick benchmark measures at n = 2000
 
 
