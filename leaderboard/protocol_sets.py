@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from storagebench.benchmarks.protocol import NO_KNOB, RANKED, RANKED_AMORTIZED
+from storagebench.errors import StorageBenchError
 from storagebench.units import format_bytes
 
 COUNTED, AMORTIZED = "counted", "amortized"
@@ -43,6 +44,10 @@ def views(protocol: dict[str, Any] | None) -> list[str]:
     if protocol is None:
         return []
     return [COUNTED, AMORTIZED] if protocol.get("decoders", COUNTED) == COUNTED else [AMORTIZED]
+
+
+def declares_state(entry: dict[str, Any]) -> bool:
+    return any(int(lv.get("decoder_bytes", 0)) > 0 for lv in entry["levels"])
 
 
 def decoder_state_bytes(entry: dict[str, Any]) -> int:
@@ -76,6 +81,12 @@ def entry_set(entry: dict[str, Any], budget: float, view: str) -> ProtocolSet | 
         return f"protocol set not measured on seed(s) {', '.join(map(str, missing))}"
     rows = [rows[seed] for seed in protocol["seeds"]]
     counted = [int(row.get("decoder_bytes", 0)) for row in rows]
+    over = [r for r, d in zip(rows, counted) if r["bytes_total"] + d > budget]
+    if over:
+        raise StorageBenchError(f"{entry.get('source')}: its {scheme} set at s = {budget:g} (seed {over[0]['seed']}) "
+                                f"holds {over[0]['bytes_total']} bytes, more than s: the entry is inconsistent")
+    if view == COUNTED and scheme == RANKED and min(counted) < decoder_state_bytes(entry):
+        return "its sets did not count the decoder state (measured by an older storagebench): not ranked"
     levels = list(dict.fromkeys(row["level"] for row in rows))  # seed by seed, each once
     return ProtocolSet(
         errors={row["seed"]: float(row["error"]) for row in rows}, n=float(np.mean([r["n"] for r in rows])),
@@ -87,7 +98,8 @@ def entry_set(entry: dict[str, Any], budget: float, view: str) -> ProtocolSet | 
 
 def baseline_set(entries: list[dict[str, Any]], label: str, budget: float) -> ProtocolSet | str:
     """Baseline ``label`` filled to ``budget`` on the protocol seeds; its errors are the harness's own models,
-    pooled over the entries that recorded them (identical pixels and recipe give the same models)."""
+    pooled over the entries that recorded them by the median (identical pixels and recipe give the same models; the
+    median keeps one edited entry from moving them)."""
     protocol = next((protocol_of(e) for e in entries if protocol_of(e)), None)
     if protocol is None:
         return "not measured under a declared protocol"
@@ -106,7 +118,7 @@ def baseline_set(entries: list[dict[str, Any]], label: str, budget: float) -> Pr
     seeds = protocol["seeds"]
     n = [sizes[s]["n"] for s in seeds]
     return ProtocolSet(
-        errors={s: float(np.mean(found[s])) for s in seeds}, n=float(np.mean(n)),
+        errors={s: float(np.median(found[s])) for s in seeds}, n=float(np.mean(n)),
         L=float(np.mean([sizes[s]["bytes_total"] / max(sizes[s]["n"], 1) for s in seeds])),
         fill=float(np.mean([sizes[s]["bytes_total"] / budget for s in seeds])), decoder_bytes=0, label_bytes=0.0,
         description=f"first images of each seed's order that fit in s (n = "

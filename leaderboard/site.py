@@ -13,17 +13,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from storagebench.errors import StorageBenchError
-from storagebench.leaderboard.export import write_exports
-from storagebench.leaderboard.entry_page import entry_page
-from storagebench.leaderboard.figures import storage_figure
 from storagebench.benchmarks.protocol import describe_protocol
+from storagebench.errors import StorageBenchError
+from storagebench.leaderboard.entry_page import entry_page
+from storagebench.leaderboard.export import write_exports
+from storagebench.leaderboard.figures import storage_figure
 from storagebench.leaderboard.html import esc, fmt, image, interval, num, page, table, text
-from storagebench.units import format_bytes
+from storagebench.leaderboard.protocol_sets import declares_state
 from storagebench.leaderboard.ranking import rank_board, tasks_side_by_side
 from storagebench.leaderboard.reduction_board import is_reduction_dir, rank_reduction
 from storagebench.leaderboard.sources import Board, entry_id, group_boards, load_entries
 from storagebench.provenance import git_commit
+from storagebench.units import format_bytes
 
 RANKING_COLUMNS = [
     num("rank", "rank", lambda r: esc(r.get("rank_label") or "—"),
@@ -65,15 +66,11 @@ def _budget_tables(index: int, rankings: dict[str, Any], amortized: bool = False
     return parts
 
 
-def _declares_state(entry: dict[str, Any]) -> bool:
-    return any(int(lv.get("decoder_bytes", 0)) > 0 for lv in entry["levels"])
-
-
 def _amortized_section(index: int, ranked: dict[str, Any], board: Board) -> list[str]:
     amortized = ranked.get("rankings_amortized")
     if not amortized:
         return []
-    if not any(_declares_state(e) for e in board.entries):
+    if not any(declares_state(e) for e in board.entries):
         return ['<p class="note">Decoders amortized: the same ranking, since no entry declares decoder state.</p>']
     return ['<h3>Decoders amortized</h3><p class="note">The same protocol with decoder state not counted toward s '
             "(as if one decoder served many datasets): a view for reading, labelled as such; the tables above are "

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storagebench.benchmarks.protocol import parse_protocol
 from storagebench.errors import StorageBenchError
 from storagebench.leaderboard.entry import ENTRY_FORMAT, board_definition, build_entry
 
@@ -116,6 +117,8 @@ def group_boards(entries: list[dict[str, Any]]) -> list[Board]:
     for entry in entries:
         bench = entry["benchmark"]
         definition = board_definition(bench["config"])
+        if definition["protocol"] is not None:  # data: read by the one parser that reads benchmark files
+            parse_protocol(definition["protocol"], f"{entry['source']}: [protocol]")
         if not definition["budgets"]:
             raise StorageBenchError(f"{entry['source']}: its benchmark definition has no [benchmark].budgets, so "
                                     f"there is nothing to rank at; add budgets = [...] to the TOML and run it again")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from storagebench.leaderboard.html import interval
 from storagebench.units import format_bytes
 
 
@@ -11,19 +12,12 @@ def _number(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
-def _with_interval(row: dict[str, Any], key: str, spec: str) -> str:
-    if row.get(key) is None:
-        return "—"
-    low, high = row.get(f"{key}_lo"), row.get(f"{key}_hi")
-    return f"{row[key]:{spec}} [{_number(low, spec)}, {_number(high, spec)}]"
-
-
 def _codec_lines(tables: dict[str, Any]) -> list[str]:
     lines = [f"  {'rank':>4}  {'entry':<40} {'error [95% CI]':>24} {'Δ original [95% CI]':>27} {'k':>2} "
              f"{'n':>6} {'fill':>6}  ranked set"]
     for row in tables["entries"] + tables["baselines"]:
         rank = "" if row["kind"] == "baseline" else (row.get("rank_label") or "—")
-        error, delta = _with_interval(row, "measured_error", ".4f"), _with_interval(row, "to_original", "+.4f")
+        error, delta = interval(row, "measured_error", ".4f"), interval(row, "to_original", "+.4f")
         fill = "—" if row.get("fill") is None else f"{row['fill']:.1%}"
         lines.append(f"  {rank:>4}  {row['name'][:40]:<40} {error:>24} {delta:>27} {row.get('seeds', 0):>2} "
                      f"{_number(row.get('n'), '.0f'):>6} {fill:>6}  {row['measured_by'] or '—'}")

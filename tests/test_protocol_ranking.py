@@ -100,3 +100,36 @@ def test_every_ranked_number_of_the_shipped_board_has_an_interval_and_three_seed
             for row in rows:
                 assert row["seeds"] >= 3 and row["measured_error_lo"] <= row["measured_error"] <= \
                     row["measured_error_hi"]
+
+
+def with_baselines(made, errors):
+    """``made`` with the original-format baseline filled to the budget on every seed, at ``errors``."""
+    made["baselines_filled"] = {"original format": {f"{BUDGET:g}": {str(s): {"n": 236, "bytes_total": 99_800}
+                                                                     for s in SEEDS}}}
+    made["baseline_errors"] = [{"n": 236, "seed": s, "error": e} for s, e in zip(SEEDS, errors)]
+    return made
+
+
+def test_an_edited_entry_cannot_move_the_baselines_or_rank_an_oversized_set():
+    """The baselines are the median over entries of the harness's models, so one entry claiming a perfect baseline
+    moves nothing; a ranked set larger than s, a protocol with too few seeds, or a counted set that left out the
+    decoder state its entry declares is an error or unranked, never a number."""
+    from storagebench.errors import StorageBenchError
+
+    honest = [with_baselines(entry(name, [0.15, 0.16, 0.17]), [0.2, 0.21, 0.22]) for name in ("a", "b", "c")]
+    before = rank_board(group_boards(honest)[0])["rankings"][f"{BUDGET:g}"]["baselines"][0]
+    edited = [*honest[:2], with_baselines(entry("c", [0.15, 0.16, 0.17]), [0.0, 0.0, 0.0])]
+    after = rank_board(group_boards(edited)[0])["rankings"][f"{BUDGET:g}"]["baselines"][0]
+    assert after["measured_error"] == before["measured_error"] == 0.21
+    oversized = entry("big", [0.1, 0.1, 0.1])
+    oversized["curves"][0]["bytes_total"] = int(BUDGET) + 1
+    with pytest.raises(StorageBenchError, match="big: its optimal set at s = 100000 .* more than s"):
+        ranks([oversized, entry("fine", [0.15, 0.16, 0.17])])
+    two_seeds = entry("few", [0.1, 0.1, 0.1])
+    two_seeds["benchmark"]["config"]["protocol"]["seeds"] = [0, 1]
+    with pytest.raises(StorageBenchError, match=r"few: \[protocol\].seeds: a ranked number needs ≥ 3 seeds"):
+        group_boards([two_seeds])
+    free_decoder = entry("learned", [0.1, 0.1, 0.1])
+    free_decoder["levels"].append({"level": "3", "decoder_bytes": 50_000})  # declared, yet its rows counted none
+    row = ranks([free_decoder, entry("fine", [0.15, 0.16, 0.17])])["learned"]
+    assert row["rank"] is None and "did not count the decoder state" in row["measured_by"]

@@ -241,6 +241,10 @@ def train_curve_cells(plan: Plan, law: ScalingLaw | None, pending: list[CurveCel
         except DoesNotFit as exc:
             say(f"{cell.key}: no set fits, nothing to train: {exc}")
             continue
+        if training.total_bytes + training.decoder_bytes > cell.budget:  # whatever a scheme builds, it fits s
+            raise StorageBenchError(f"{cell.key}: the {cell.scheme} scheme built a set of {training.total_bytes} "
+                                    f"bytes (+ {training.decoder_bytes} decoder bytes), more than s = "
+                                    f"{cell.budget:.0f}")
         say(f"{cell.key}: n = {training.n}, {training.description}, {training.total_bytes} of "
             f"{cell.budget:.0f} bytes ({time.perf_counter() - started:.1f} s, {builder.probes} sets encoded so far)")
     pending = [cell for cell in pending if cell.key in sets]

@@ -65,6 +65,9 @@ def run_protocol(out: Path, workers: int, cache_root: Path, law_for: Callable[[P
         check_results_dir(plan, db, out)
         declares_state = any(cell.decoder_bytes > 0 for cell in db.cells())
         cells = protocol_cells(plan, protocol, declares_state)
+        every_lossy_level = [c.decoder_bytes > 0 for c in db.cells() if c.train_level != "lossless"]
+        _refuse_uncounted(out, db, cells, protocol.counts_decoders and bool(every_lossy_level) and
+                          all(every_lossy_level))
         done = db.finished_cells(CurveCellRow)
         pending = [c for c in cells if c.key not in done]
         say(f"protocol: {len(cells)} ranked cells ({len(plan.config.budgets)} budgets × "
@@ -74,6 +77,18 @@ def run_protocol(out: Path, workers: int, cache_root: Path, law_for: Callable[[P
             train_curve_cells(plan, law, pending, db, workers, cache_root)
         _record_filled_baselines(plan, protocol, db, workers, cache_root)
         return [r for r in db.curve_rows() if r.cell in {c.key for c in cells}]
+
+
+def _refuse_uncounted(out: Path, db, cells: list[CurveCell], counts: bool) -> None:  # noqa: ANN001
+    """For a codec that declares state at every lossy level, a ranked cell that counted none was trained before
+    decoder state counted (``curves`` before schema 5) and would be ranked as if its decoder were free: refused,
+    never reused."""
+    keys = {c.key for c in cells if c.scheme == RANKED}
+    stale = [r.cell for r in db.curve_rows() if counts and r.cell in keys and r.decoder_bytes == 0]
+    if stale:
+        raise StorageBenchError(f"{out}: {len(stale)} ranked cell(s) ({stale[0]}, …) were trained without counting "
+                                f"the decoder state this codec declares (by an older `curves`); measure the protocol "
+                                f"into a new results dir (storagebench submit … --out NEW)")
 
 
 def _record_filled_baselines(plan: Plan, protocol: Protocol, db, workers: int,  # noqa: ANN001

@@ -38,7 +38,9 @@ class Optimal(CurveScheme):
         if least >= budget:
             raise DoesNotFit(f"the decoder state alone ({least} bytes) fills s = {budget:.0f}")
         n, note = builder.n_star(budget - least)
-        guess = builder.guesses.get((self.label, budget)) or builder.sample_guess(seed, n, budget, decoder)
+        guess = builder.guesses.get((self.label, budget))
+        if guess is None:
+            guess = builder.sample_guess(seed, n, budget, decoder)
         level = knob.search(lambda lv: int(builder.entry(seed, n, lv).sizes.sum()) + decoder(lv), budget, guess)
         if level is not None:
             builder.guesses[(self.label, budget)] = level  # the next seed's set starts its search here
