@@ -3,6 +3,8 @@ original. For each image the JPEG XL distance is searched (bounded, monotone: a 
 by interpolation on log Butteraugli, bisection when that steps outside) until the measured distance is within
 ``tolerance`` (relative) of the target; if no probe gets there the closest one is kept. The achieved distance, the
 JPEG XL distance used, the probes spent and whether the target was hit are recorded per image in the manifest.
+The search is a function of the image and the target alone (never of other images or earlier searches), so an
+image's bitstream is too.
 
 Measured on 54 real-photo crops (64×64, scikit-image's photos) and Fashion-MNIST at tolerance 0.1: every miss was
 a target out of reach (flat crops stay below Butteraugli 2–3 even at distance 25) or a jump in the encoder's
@@ -22,6 +24,11 @@ from storagebench.compressors.protocol import LOSSLESS, ImageCodec, Level, check
 from storagebench.compressors.registry import COMPRESSORS
 
 MIN_DISTANCE = 0.05
+# The first JPEG XL distance tried for a target t: GUESS_SCALE·t^GUESS_EXPONENT. On small images libjxl's distance
+# undershoots the max-norm Butteraugli it produces; this start, chosen on Fashion-MNIST (150 images) and the 54 photo
+# crops at targets 1, 2, 4, 6, takes 2.36 probes per image instead of 3.17 (Fashion-MNIST) and 2.31 instead of 2.51
+# (photos) with the same hit rate.
+GUESS_SCALE, GUESS_EXPONENT = 1.25, 1.19
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ class Search:
                                                -p.distance))
 
     def run(self, tolerance: float, max_probes: int) -> Probe:
-        guess: float | None = self.target  # JPEG XL's distance is calibrated to Butteraugli: a good first guess
+        guess: float | None = GUESS_SCALE * self.target ** GUESS_EXPONENT
         while guess is not None and len(self.probes) < max_probes:
             probe = self.probe(guess)
             if abs(probe.achieved / self.target - 1) <= tolerance:
@@ -78,10 +85,10 @@ class Search:
         probes = sorted(self.probes, key=lambda p: p.distance)
         low, high = probes[0], probes[-1]
         if low.achieved > self.target:  # too distorted even at the smallest distance tried
-            return None if low.distance <= MIN_DISTANCE else low.distance * min(0.8, self.target / low.achieved)
+            return None if low.distance <= MIN_DISTANCE else low.distance * min(0.9, self.target / low.achieved)
         if high.achieved < self.target:
             return None if high.distance >= MAX_DISTANCE else \
-                high.distance * max(1.25, self.target / max(high.achieved, 1e-3))
+                high.distance * max(1.1, self.target / max(high.achieved, 1e-3))
         pairs = [(a, b) for a, b in zip(probes, probes[1:]) if a.achieved < self.target <= b.achieved]
         below, above = min(pairs, key=lambda pair: pair[1].distance / pair[0].distance)
         lo, hi = math.log(below.distance), math.log(above.distance)
@@ -99,7 +106,7 @@ class JpegXlButteraugli(ImageCodec):
     """JPEG XL searched per image to hit a target Butteraugli distance (libjxl 0.7's metric)."""
 
     Params = TargetParams
-    version = "1"
+    version = "2"  # 2: the calibrated first guess and smaller first steps (other bitstreams for the same target)
     # Butteraugli above ~8 is out of reach for many small images even at libjxl's largest distance (25).
     default_levels = (LOSSLESS, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
     default_test_levels = (LOSSLESS, 6.0)

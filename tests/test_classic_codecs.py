@@ -102,12 +102,13 @@ def test_every_codec_with_a_level_knob_can_be_searched_and_the_others_are_refuse
         knob_for(COMPRESSORS.create("png", {}, "x"))
 
 
-@pytest.mark.parametrize("guided", [False, True])
+@pytest.mark.parametrize("guided", [None, "guess", "estimates"])
 @pytest.mark.parametrize("knob_kind", ["distance", "quality", "integer", "discrete"])
 def test_a_knob_search_finds_the_largest_set_within_the_budget(knob_kind, guided):
     """Sizes falling (distance) or rising (quality) along the knob: the level found fits and fills ≥ 99 % of the
     budget, or the next step towards more bytes does not fit. Started from a guess a few percent off (another seed's
-    level, a sample's estimate), the search encodes the set at fewer levels and finds as good a level."""
+    level) or from estimates of the sizes 3 % off (the grid's bytes per image), the search encodes the set at fewer
+    levels and finds as good a level."""
     from storagebench.benchmarks.harness.knob import ContinuousKnob, DiscreteKnob
 
     knob = {"distance": ContinuousKnob(0.5, 25.0, True), "quality": ContinuousKnob(0.1, 0.95, False),
@@ -117,14 +118,18 @@ def test_a_knob_search_finds_the_largest_set_within_the_budget(knob_kind, guided
              "quality": lambda lv: int(4e4 * lv), "integer": lambda lv: int(1e3 * lv)}[knob_kind]
     probed = []
     budget = 40_000 if knob_kind in ("distance", "discrete") else 37_500
-    guess = {"distance": 2.4, "quality": 0.9, "integer": 40.0, "discrete": 2.0}[knob_kind] if guided else None
+    guess = {"distance": 2.4, "quality": 0.9, "integer": 40.0, "discrete": 2.0}[knob_kind] if guided == "guess" \
+        else None
+    grid = {"distance": (1.0, 2.0, 4.0, 7.0), "quality": (0.3, 0.5, 0.8), "integer": (10.0, 30.0, 60.0),
+            "discrete": (8.0, 4.0, 2.0, 1.0)}[knob_kind]
+    estimates = {lv: 1.03 * total(lv) for lv in grid} if guided == "estimates" else None
 
     def counted(level):
         probed.append(level)
         return total(level)
 
-    level = knob.search(counted, budget, guess)
-    assert total(level) <= budget and len(probed) <= (6 if guided else 12)
+    level = knob.search(counted, budget, guess, estimates)
+    assert total(level) <= budget and len(probed) <= {None: 12, "guess": 6, "estimates": 3}[guided]
     if knob_kind == "discrete":
         assert level == 4.0  # 25,000 bytes; level 2 would take 50,000
     elif knob_kind == "integer":

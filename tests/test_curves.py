@@ -133,3 +133,28 @@ def test_without_a_finite_optimum_the_protocol_uses_its_declared_fallback_n(tmp_
     for law, why in ((flat, "allocation needs an additive law with A, B > 0"), (None, "no scaling-law fit")):
         n, note = CurveBuilder(plan, None, law, 1).n_star(1e5)
         assert n == 60 and note.startswith(f"declared fallback n = 60 ({why}")
+
+
+def test_a_ranked_search_starts_where_the_grid_puts_the_budget(leaderboard_results, tmp_path):
+    """The grid's measured bytes per image (its largest n per lossy level) put the budget on the knob, so the
+    scaling-optimal set is encoded at ≤ 3 levels (bisecting the whole range took ~10) and fills ≥ 99 % of s."""
+    from storagebench.benchmarks.definition import load_config
+    from storagebench.benchmarks.harness.curves import CurveBuilder, grid_bytes
+    from storagebench.benchmarks.harness.results_dir import open_results_dir
+    from storagebench.benchmarks.harness.runner import make_plan
+    from storagebench.benchmarks.harness.schemes.optimal import Optimal
+    from storagebench.benchmarks.harness.store import CompressedSetStore
+
+    out = leaderboard_results["jpegxl"]
+    plan = make_plan(load_config(out / "config.toml"), str(out.parent / "fashion"))
+    db, _ = open_results_dir(out)
+    with db:
+        grid = grid_bytes(plan, db)
+        largest = {c.train_level: c.train_bytes_per_image for c in db.cells() if c.n == 120}
+    assert grid == {2.0: largest["2"], 8.0: largest["8"]}
+    builder = CurveBuilder(plan, CompressedSetStore(tmp_path / "cache"), None, 1, grid)
+    builder.n_star = lambda budget: (100, "")
+    budget = 100 * (0.3 * grid[2.0] + 0.7 * grid[8.0])
+    training = Optimal().build(builder, 1, budget)
+    assert training.n == 100 and 0.99 * budget <= training.total_bytes <= budget
+    assert 2.0 < training.level < 8.0 and builder.probes <= 3

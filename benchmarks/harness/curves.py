@@ -86,8 +86,10 @@ class TrainingSet:
 
 
 class CurveBuilder:
-    def __init__(self, plan: Plan, store: CompressedSetStore, law: ScalingLaw, workers: int):
+    def __init__(self, plan: Plan, store: CompressedSetStore, law: ScalingLaw, workers: int,
+                 grid_bytes: dict[Level, float] | None = None):
         self.plan, self.store, self.law, self.workers = plan, store, law, workers
+        self.grid_bytes = grid_bytes or {}  # lossy grid level → its measured bytes per image (guides searches)
         self.probes = 0
         self._decoder_bytes: dict[str, int] = {}
         self.guesses: dict[tuple[str, float], Level] = {}  # (scheme, budget) → the level a search found
@@ -118,6 +120,11 @@ class CurveBuilder:
         if label not in self._decoder_bytes:
             self._decoder_bytes[label] = len(declared_states(self.plan.codec, [level])[level_label(level)])
         return self._decoder_bytes[label]
+
+    def estimates(self, n: int, decoder: Callable[[Level], int]) -> dict[Level, float]:
+        """The total bytes of ``n`` images at each lossy grid level, estimated from the grid's measured bytes per
+        image (a guide for a search, which checks every answer on the set's real bytes)."""
+        return {level: per_image * n + decoder(level) for level, per_image in self.grid_bytes.items()}
 
     def sample_guess(self, seed: int, n: int, budget: float, decoder: Callable[[Level], int]) -> Level | None:
         """Where a search of the knob for ``n`` images should start: the level at which the first ``SAMPLE`` of
@@ -162,6 +169,15 @@ class CurveBuilder:
 
     def build(self, cell: CurveCell) -> TrainingSet:
         return parse_scheme(cell.scheme).build(self, cell.seed, cell.budget)
+
+
+def grid_bytes(plan: Plan, db: Any) -> dict[Level, float]:
+    """Each lossy train level's bytes per image in the grid, from its cells with the most images."""
+    levels = {level_label(lv): lv for lv in plan.train_levels if lv != plan.codec.original_level}
+    cells = [cell for cell in db.cells() if cell.train_level in levels]
+    most = {label: max(c.n for c in cells if c.train_level == label) for label in {c.train_level for c in cells}}
+    return {levels[label]: float(np.mean([c.train_bytes_per_image for c in cells if c.train_level == label
+                                          and c.n == n])) for label, n in most.items()}
 
 
 def joined(*notes: str) -> str:
@@ -230,7 +246,7 @@ def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int
 def train_curve_cells(plan: Plan, law: ScalingLaw | None, pending: list[CurveCell], db: Any, workers: int,
                       cache_root: Path) -> None:
     store = CompressedSetStore(cache_root)
-    builder = CurveBuilder(plan, store, law, workers)
+    builder = CurveBuilder(plan, store, law, workers, grid_bytes(plan, db))
     searching = any(parse_scheme(c.scheme).searches for c in pending)
     prepare_codec(plan, cache_root, workers, extra=builder.knob.levels_to_fit if searching else ())
     sets: dict[str, TrainingSet] = {}

@@ -1,9 +1,10 @@
 """``optimal``: n*(s) from the fitted law, then one common level, searched along the codec's knob (continuous or
 discrete, ``harness/knob.py``) so the real total size of the n* images, plus the level's declared decoder state, is
 as large as possible without exceeding s (a set filling ≥ 99 % of s ends the search). The search starts from the
-level another seed's set found at s, or one estimated on a sample of the set; the answer is always checked on the
-set's real bytes. ``optimal-amortized`` is the same set with the decoder state not counted (amortized over many
-datasets); for a codec that declares no state the two are one set. A discrete knob says how full s is."""
+level another seed's set found at s, or where the grid's measured bytes per image put s (a sample of the set's
+estimate when the grid has fewer than two lossy levels); the answer is always checked on the set's real bytes.
+``optimal-amortized`` is the same set with the decoder state not counted (amortized over many datasets); for a
+codec that declares no state the two are one set. A discrete knob says how full s is."""
 from __future__ import annotations
 
 from storagebench.benchmarks.harness.schemes import SCHEMES, CurveScheme
@@ -38,10 +39,11 @@ class Optimal(CurveScheme):
         if least >= budget:
             raise DoesNotFit(f"the decoder state alone ({least} bytes) fills s = {budget:.0f}")
         n, note = builder.n_star(budget - least)
-        guess = builder.guesses.get((self.label, budget))
-        if guess is None:
+        guess, estimates = builder.guesses.get((self.label, budget)), builder.estimates(n, decoder)
+        if guess is None and len(estimates) < 2:
             guess = builder.sample_guess(seed, n, budget, decoder)
-        level = knob.search(lambda lv: int(builder.entry(seed, n, lv).sizes.sum()) + decoder(lv), budget, guess)
+        level = knob.search(lambda lv: int(builder.entry(seed, n, lv).sizes.sum()) + decoder(lv), budget, guess,
+                            estimates)
         if level is not None:
             builder.guesses[(self.label, budget)] = level  # the next seed's set starts its search here
         if level is None:
