@@ -158,3 +158,29 @@ def test_a_ranked_search_starts_where_the_grid_puts_the_budget(leaderboard_resul
     training = Optimal().build(builder, 1, budget)
     assert training.n == 100 and 0.99 * budget <= training.total_bytes <= budget
     assert 2.0 < training.level < 8.0 and builder.probes <= 3
+
+
+def test_a_scheme_that_builds_a_set_larger_than_s_is_refused_before_training(leaderboard_results, tmp_path,
+                                                                             monkeypatch):
+    """Whatever a scheme builds (a registered one with a bug), a set whose bytes exceed s is one error naming the
+    cell, and no model is trained on it."""
+    import shutil
+
+    from storagebench.benchmarks.definition import load_config
+    from storagebench.benchmarks.harness.curves import CurveCell, train_curve_cells
+    from storagebench.benchmarks.harness.results_dir import open_results_dir
+    from storagebench.benchmarks.harness.runner import make_plan
+    from storagebench.benchmarks.harness.schemes.optimal import Optimal
+    from storagebench.errors import StorageBenchError
+
+    out = tmp_path / "out"
+    shutil.copytree(leaderboard_results["jpegxl"], out)
+    plan = make_plan(load_config(out / "config.toml"), str(leaderboard_results["jpegxl"].parent / "fashion"))
+    monkeypatch.setattr(Optimal, "build", lambda self, builder, seed, budget: builder.fill(seed, 2 * budget, 8.0))
+    db, _ = open_results_dir(out, write=True)
+    with db:
+        before = len(db.curve_rows())
+        with pytest.raises(StorageBenchError, match=r"optimal\|s=45000\|seed=2: the optimal scheme built a set of "
+                                                    r"\d+ bytes .* more than s = 45000"):
+            train_curve_cells(plan, None, [CurveCell("optimal", 45e3, 2)], db, 1, tmp_path / "cache")
+        assert len(db.curve_rows()) == before

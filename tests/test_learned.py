@@ -114,3 +114,14 @@ def test_protocol_counts_a_decoders_state_and_shows_it_amortized(tmp_path, cli_e
     (amortized,) = board["rankings_amortized"]["60000"]["entries"]
     assert amortized["rank"] == 1 and amortized["decoder_bytes"] == 0 and amortized["seeds"] == 3
     assert board["rankings"]["400000"]["entries"][0]["decoder_bytes"] == state[400e3]
+    # ranked sets an older `curves` trained without counting the state: the protocol refuses to reuse them, the
+    # board leaves them unranked
+    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
+        db.execute("UPDATE curve_cells SET decoder_bytes = 0 WHERE scheme = 'optimal'")
+    done = run_cli(["protocol", "out"], cli_env, tmp_path)
+    assert done.returncode != 0 and "trained without counting the decoder state" in done.stderr, done.stderr
+    done = run_cli(["leaderboard", "out", "--out", "stale"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    (stale,) = json.loads((tmp_path / "stale" / "leaderboard.json").read_text())["boards"][0]["rankings"]["400000"][
+        "entries"]
+    assert stale["rank"] is None and "did not count the decoder state" in stale["measured_by"]
