@@ -1,6 +1,8 @@
-"""``fashion-scenes``: segmentation and detection scenes composited, deterministically by seed, from real
-Fashion-MNIST items — 1 to ``max_items`` items at random positions and scales over a textured background; masks
-hold class indices (item pixels above an intensity threshold; background 0), boxes the visible extent of each item.
+"""``fashion-scenes``: scenes composited, deterministically by seed, from real Fashion-MNIST items — 1 to
+``max_items`` items at random positions and scales over a textured background — read as one of three targets of the
+same images: ``masks`` (class indices: item pixels above an intensity threshold; background 0), ``boxes`` (the
+visible extent of each item) or ``labels`` (the class covering the most item pixels). Every target stratifies its
+subsets by that same class, so the three tasks train on the same subsets, hence the same bytes.
 
 Scenes are written to disk as PNG images, PNG masks and a COCO JSON per split, then read back through the generic
 readers, so the default exercises the same code path as real datasets. Train scenes use Fashion-MNIST's train
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from storagebench.errors import StorageBenchError
 from storagebench.paths import cache_home
 from storagebench.provenance import stable_hash
 from storagebench.tasks.coco import read_split as read_coco_split
@@ -25,6 +28,7 @@ from storagebench.tasks.fashion_mnist import CLASSES, FashionMnist, FashionMnist
 from storagebench.tasks.registry import DATASETS
 from storagebench.tasks.segmentation_folder import read_split as read_mask_split
 
+TARGETS = ("masks", "boxes", "labels")
 ITEM_THRESHOLD = 40  # item pixels brighter than this belong to the item
 MIN_VISIBLE = 12  # an item occluded down to fewer pixels gets no box
 
@@ -38,11 +42,13 @@ class FashionScenesParams:
     size: int = 64
     max_items: int = 4
     seed: int = 0
-    target: str = "masks"  # "masks" (segmentation, read as image/mask folders) or "boxes" (detection, read as COCO)
+    # "masks" (segmentation, read as image/mask folders), "boxes" (detection, read as COCO) or "labels"
+    # (classification of the class covering the most item pixels)
+    target: str = "masks"
 
     def check(self) -> str | None:
-        if self.target not in ("masks", "boxes"):
-            return f"target must be 'masks' or 'boxes', got {self.target!r}"
+        if self.target not in TARGETS:
+            return f"target must be one of {', '.join(TARGETS)}, got {self.target!r}"
         if self.train < 1 or self.test < 1:
             return "train and test must be ≥ 1"
         if not 32 <= self.size <= 512:
@@ -115,7 +121,7 @@ def generate(root: Path, source: LabelledSplits, params: FashionScenesParams) ->
 
 @DATASETS.register("fashion-scenes")
 class FashionScenes(Dataset):
-    """Scenes of Fashion-MNIST items on a textured background: class masks or boxes (target)."""
+    """Scenes of Fashion-MNIST items on a textured background: class masks, boxes or the main item's class."""
 
     Params = FashionScenesParams
 
@@ -130,8 +136,20 @@ class FashionScenes(Dataset):
     def load(self) -> LabelledSplits:
         source = FashionMnist(FashionMnistParams(self.params.path)).load()
         root = generate(self.scene_root(source), source, self.params)
-        if self.params.target == "boxes":
-            (train, _), (test, _) = (read_coco_split(root / split, "L") for split in ("train", "test"))
-        else:
-            train, test = (read_mask_split(root / split, "L") for split in ("train", "test"))
-        return LabelledSplits(train, test, ("background", *CLASSES), str(root))
+        train, test = (self._read(root / split) for split in ("train", "test"))
+        classes = CLASSES if self.params.target == "labels" else ("background", *CLASSES)
+        return LabelledSplits(train, test, classes, str(root))
+
+    def _read(self, split_dir: Path) -> ImageSet:
+        """The split as the target's reader gives it, labelled by its masks' main class (stratifies subsets)."""
+        masked = read_mask_split(split_dir, "L")
+        if self.params.target == "masks":
+            return masked
+        if self.params.target == "labels":  # mask class c is Fashion-MNIST class c - 1
+            empty = np.flatnonzero(masked.labels == 0)
+            if len(empty):
+                raise StorageBenchError(f"{split_dir}: {len(empty)} scene(s) (e.g. {empty[0]:06d}.png) show no item "
+                                        f"pixels, so they have no class; choose another [dataset].seed")
+            return ImageSet(masked.images, masked.labels - 1)
+        boxed, _ = read_coco_split(split_dir, "L")
+        return ImageSet(boxed.images, masked.labels, boxed.target)

@@ -75,7 +75,7 @@ def test_fashion_scenes_boxes_come_back_through_the_coco_reader(tmp_path, fashio
         for x0, y0, x1, y1, c in image_boxes.astype(int):
             assert 0 <= x0 < x1 <= 48 and 0 <= y0 < y1 <= 48 and (mask[y0:y1, x0:x1] == c).any()
     assert boxes.train.target_sizes.min() > 0
-    with pytest.raises(StorageBenchError, match="target must be 'masks' or 'boxes'"):
+    with pytest.raises(StorageBenchError, match="target must be one of masks, boxes, labels"):
         DATASETS.create("fashion-scenes", {"target": "points"}, "[dataset]")
 
 

@@ -109,6 +109,27 @@ def test_fashion_scenes_written_and_read_back(tmp_path, fashion_dir, monkeypatch
     assert again.train.fingerprint == splits.train.fingerprint
 
 
+def test_fashion_scenes_three_targets_of_the_same_images_share_their_subsets(tmp_path, fashion_dir, monkeypatch):
+    """masks, boxes and labels read one scene folder: the same pixels, each scene labelled by the class covering
+    most of its item pixels, so the stratified subsets (hence the bytes trained on) are the same for the three."""
+    from storagebench.tasks.subsets import stratified_order
+
+    monkeypatch.setenv("STORAGEBENCH_DATA", str(fashion_dir))
+    params = {"root": str(tmp_path / "scenes"), "train": 40, "test": 10, "size": 48}
+    read = {t: DATASETS.create("fashion-scenes", {**params, "target": t}, "[dataset]").load()
+            for t in ("masks", "boxes", "labels")}
+    masks, boxes, labels = (read[t].train for t in ("masks", "boxes", "labels"))
+    assert np.array_equal(masks.images, boxes.images) and np.array_equal(masks.images, labels.images)
+    for mask, label in zip(masks.target.masks, labels.labels):
+        counts = np.bincount(mask.ravel(), minlength=11)[1:11]
+        assert label == counts.argmax() and counts[label] > 0
+    assert labels.targets().tolist() == labels.labels.tolist() and read["labels"].classes == read["masks"].classes[1:]
+    for seed in (0, 1):
+        order = stratified_order(labels.labels, seed)
+        assert np.array_equal(order, stratified_order(masks.labels, seed))
+        assert np.array_equal(order, stratified_order(boxes.labels, seed))
+
+
 def test_unet_learns_scenes(tmp_path, fashion_dir, monkeypatch):
     monkeypatch.setenv("STORAGEBENCH_DATA", str(fashion_dir))
     splits = DATASETS.create("fashion-scenes", {"root": str(tmp_path / "s"), "train": 96, "test": 32, "size": 32},
