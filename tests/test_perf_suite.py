@@ -39,3 +39,16 @@ def test_precision_study_compares_fp32_and_bf16_against_seed_noise(fashion_dir):
     out = run_script("precision.py", "--n", "64", "--steps", "5", "--seeds", "2", "--data", str(fashion_dir))
     assert "fp32           on cpu " in out and "bf16 autocast  on cpu bf16" in out
     assert "seed noise" in out and "time bf16/fp32" in out
+
+
+def test_recipe_study_trains_every_candidate_of_a_task_and_prints_its_table(tmp_path, fashion_dir):
+    import os
+
+    done = subprocess.run([sys.executable, str(PERF / "recipes.py"), "segmentation", "--train", "40", "--test", "10",
+                           "--seeds", "0", "1", "--set", "min_steps=2", "epochs=1", "--data", str(fashion_dir)],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "STORAGEBENCH_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "recipe" not in line]
+    assert [row.split(" | ")[0] for row in rows] == ["| quick", "| mnv3-d4-3k", "| resnet18-d4-3k"]
+    assert done.stdout.count("segmentation quick seed ") == 2 and "n = 40, seeds [0, 1]" in done.stdout

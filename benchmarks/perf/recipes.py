@@ -5,7 +5,7 @@ scenes. One line per finished run (error, the task's metric, steps, seconds), th
 seeds, for the README.
 
     python benchmarks/perf/recipes.py TASK [--train N] [--test M] [--n N] [--seeds 0 1] [--only NAME ...]
-                                           [--set KEY=VALUE ...]
+                                           [--set KEY=VALUE ...] [--data FASHION_MNIST_DIR]
 
 TASK is classification, segmentation or detection. Nothing here is a test: it measures, and prints what it found.
 """
@@ -69,12 +69,13 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", default=None, help="candidate names to run (default: all)")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                         help="override a [task] key in every candidate (e.g. min_steps=20 epochs=1 for a smoke run)")
+    parser.add_argument("--data", default="", help="Fashion-MNIST folder the scenes are made from (default: Debian's)")
     args = parser.parse_args()
     overrides = dict(parse_param(text) for text in args.set)
     candidates = {k: {**v, **overrides} for k, v in CANDIDATES[args.task].items()
                   if args.only is None or k in args.only}
     splits = DATASETS.create("fashion-scenes", {"target": TARGETS[args.task], "train": args.train,
-                                                "test": args.test}, "--task").load()
+                                                "test": args.test, "path": args.data}, "--task").load()
     n = args.n or len(splits.train)
     rows = []
     for name, table in candidates.items():
