@@ -52,3 +52,6 @@ def test_recipe_study_trains_every_candidate_of_a_task_and_prints_its_table(tmp_
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "recipe" not in line]
     assert [row.split(" | ")[0] for row in rows] == ["| quick", "| mnv3-d4-3k", "| resnet18-d4-3k"]
     assert done.stdout.count("segmentation quick seed ") == 2 and "n = 40, seeds [0, 1]" in done.stdout
+    typo = subprocess.run([sys.executable, str(PERF / "recipes.py"), "segmentation", "--only", "resnet81"],
+                          capture_output=True, text=True, timeout=60)
+    assert typo.returncode == 2 and "no segmentation candidate named resnet81" in typo.stderr
