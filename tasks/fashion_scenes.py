@@ -26,6 +26,7 @@ from storagebench.tasks.coco import read_split as read_coco_split
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
 from storagebench.tasks.fashion_mnist import CLASSES, FashionMnist, FashionMnistParams
 from storagebench.tasks.registry import DATASETS
+from storagebench.tasks.segmentation_folder import dominant_class
 from storagebench.tasks.segmentation_folder import read_split as read_mask_split
 
 TARGETS = ("masks", "boxes", "labels")
@@ -142,6 +143,14 @@ class FashionScenes(Dataset):
 
     def _read(self, split_dir: Path) -> ImageSet:
         """The split as the target's reader gives it, labelled by its masks' main class (stratifies subsets)."""
+        if self.params.target == "boxes":  # the masks alone label the scenes: the images are read once, by COCO
+            boxed, _ = read_coco_split(split_dir, "L")
+            masks = sorted((split_dir / "masks").glob("*.png"))  # named as the images, in image-id order
+            if len(masks) != len(boxed.images):
+                raise StorageBenchError(f"{split_dir / 'masks'}: {len(masks)} masks for {len(boxed.images)} images; "
+                                        f"delete {split_dir.parent} and it is generated again")
+            labels = np.array([dominant_class(np.asarray(Image.open(path))) for path in masks], dtype=np.int64)
+            return ImageSet(boxed.images, labels, boxed.target)
         masked = read_mask_split(split_dir, "L")
         if self.params.target == "masks":
             return masked
@@ -150,6 +159,4 @@ class FashionScenes(Dataset):
             if len(empty):
                 raise StorageBenchError(f"{split_dir}: {len(empty)} scene(s) (e.g. {empty[0]:06d}.png) show no item "
                                         f"pixels, so they have no class; choose another [dataset].seed")
-            return ImageSet(masked.images, masked.labels - 1)
-        boxed, _ = read_coco_split(split_dir, "L")
-        return ImageSet(boxed.images, masked.labels, boxed.target)
+        return ImageSet(masked.images, masked.labels - 1)
