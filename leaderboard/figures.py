@@ -1,6 +1,6 @@
 """The leaderboard's figures: per board the storage curves of every entry and baseline (its ranked set's mean error
 with its interval, and the fit's prediction, against the budget); per entry its scaling fit and cross-compression matrix, drawn from the entry's
-own numbers so entries from JSON files get them too."""
+own numbers so entries from JSON files get them too; and the tasks-compared figure (error vs storage per task)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -75,3 +75,34 @@ def entry_matrix(entry: dict[str, Any]) -> tuple | None:
 def matrix_figure(entry: dict[str, Any], path: Path) -> Path | None:
     result = entry_matrix(entry)
     return None if result is None else plot_matrix(*result, path, display_name(entry))
+
+
+def _curve(rows: list, key: str) -> tuple[list[float], list[float], np.ndarray]:
+    """Budgets, means and error-bar extents of one benchmark's measured ``key`` sets (``optimal`` or ``original``)."""
+    found = [(r.budget, getattr(r, key)) for r in rows if getattr(r, key) is not None]
+    spans = np.array([[i.mean - i.low, i.high - i.mean] for _, i in found]).reshape(-1, 2).T
+    return [b for b, _ in found], [i.mean for _, i in found], spans
+
+
+def tasks_storage_figure(comparison: dict[str, Any], path: Path) -> Path:
+    """Error vs storage for every compared task: its scaling-optimal sets (solid) and original-format sets (dotted),
+    means over seeds with 95 % intervals, and its law at n*(s) (thin dashed)."""
+    fig, ax = style.figure(10.5, 5)
+    colors = style.colors("tab10", len(comparison["laws"]))
+    for color, law in zip(colors, comparison["laws"]):
+        rows = sorted((r for r in comparison["rows"] if r.benchmark == law.benchmark), key=lambda r: r.budget)
+        label = f"{law.benchmark} ({law.task})"
+        for key, fmt, tag in (("optimal", "o-", "scaling-optimal"), ("original", "s:", "original format")):
+            s, err, spans = _curve(rows, key)
+            if s:
+                ax.errorbar(s, err, yerr=spans, fmt=fmt, color=color, capsize=2, label=f"{label}: {tag}")
+        predicted = [(r.budget, r.predicted_error) for r in rows if r.predicted_error is not None]
+        if predicted:
+            ax.plot(*zip(*predicted), "--", color=color, lw=1, alpha=0.7, label=f"{label}: law at n*(s)")
+    style.log_axis(ax)
+    ax.set_xlabel("storage budget s (bytes of training images)")
+    ax.set_ylabel("test error (1 − the task's metric)")
+    ax.set_title("tasks at equal storage: mean over seeds, 95% interval")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.grid(True, which="both", alpha=0.3)
+    return style.save(fig, path)

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from storagebench.atomic import write_json_atomic
 from storagebench.benchmarks.protocol import describe_protocol
 from storagebench.errors import StorageBenchError
 from storagebench.leaderboard.entry_page import entry_page
@@ -23,6 +24,8 @@ from storagebench.leaderboard.protocol_sets import declares_state
 from storagebench.leaderboard.ranking import rank_board, tasks_side_by_side
 from storagebench.leaderboard.reduction_board import is_reduction_dir, rank_reduction
 from storagebench.leaderboard.sources import Board, entry_id, group_boards, load_entries
+from storagebench.leaderboard.tasks_compared import as_json, compare
+from storagebench.leaderboard.tasks_section import tasks_section
 from storagebench.provenance import git_commit
 from storagebench.units import format_bytes
 
@@ -124,13 +127,15 @@ def _reduction_section(index: int, ranked: dict[str, Any], figures: Path) -> str
 
 
 def render_site(site: Path, boards: list[Board], ranked: list[dict[str, Any]], side: list[dict[str, Any]],
-                sources: list[str], reductions: list[dict[str, Any]] = ()) -> None:
+                sources: list[str], reductions: list[dict[str, Any]] = (), compared: dict[str, Any] | None = None
+                ) -> None:
     """``reductions``: ranked reduction boards, their figures already drawn in ``site/figures``, numbered after
-    the codec boards."""
+    the codec boards; ``compared``: the tasks compared (``tasks_compared.compare``), shown last."""
     figures = site / "figures"
     titles = [b.title for b in boards] + [r["title"] for r in reductions]
     nav = "".join(f'<a href="#board-{i}">{esc(title)}</a>' for i, title in enumerate(titles)) + \
-        ('<a href="#tasks">tasks side by side</a>' if boards else "")
+        ('<a href="#tasks">tasks side by side</a>' if boards else "") + \
+        ('<a href="#tasks-compared">tasks compared</a>' if compared else "")
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     body = [f"<h1>storagebench leaderboard</h1><nav>{nav}</nav>",
             f'<p class="note">Which compressor gives the lowest error for this task at this storage budget? Built '
@@ -148,6 +153,8 @@ def render_site(site: Path, boards: list[Board], ranked: list[dict[str, Any]], s
                  "budgets, its ranked set's mean error and its gain over the original format (1 − ratio of the "
                  "means).</p>",
                  table(SIDE_COLUMNS, side, table_id="tasks-side-by-side", row_class="task")]
+    if compared:
+        body.append(tasks_section(compared, figures))
     (site / "index.html").write_text(page("storagebench leaderboard", "\n".join(body)))
     (site / "entries").mkdir()
     for board, result in zip(boards, ranked):
@@ -171,12 +178,17 @@ def _replace_dir(built: Path, site: Path) -> None:
     os.replace(built, site)
 
 
-def build_leaderboard(paths: list[Path], site: Path, target: float | None = None) -> dict[str, Any]:
-    """Everything ``storagebench leaderboard`` writes; returns the ranked boards (what leaderboard.json holds)."""
+def build_leaderboard(paths: list[Path], site: Path, target: float | None = None,
+                      tasks: list[Path] = ()) -> dict[str, Any]:
+    """Everything ``storagebench leaderboard`` writes; returns the ranked boards (what leaderboard.json holds).
+    ``tasks``: results dirs to compare as tasks at equal storage (``comparison.json`` and a section)."""
     _check_out(site)
+    if not paths and not tasks:
+        raise StorageBenchError("leaderboard: give results dirs or entry files to rank, or --tasks DIR ... to compare")
+    compared = compare(list(tasks)) if tasks else None
     reduction_dirs = [p for p in paths if is_reduction_dir(p)]
     others = [p for p in paths if p not in reduction_dirs]
-    entries = load_entries(others) if others or not reduction_dirs else []
+    entries = load_entries(others) if others else []
     boards = group_boards(entries)
     ranked = [rank_board(b, target) for b in boards]
     side = tasks_side_by_side(ranked, boards) if boards else []
@@ -188,7 +200,9 @@ def build_leaderboard(paths: list[Path], site: Path, target: float | None = None
         reductions = [rank_reduction(p, built / "figures" / f"reduction-{len(boards) + i}.png")
                       for i, p in enumerate(reduction_dirs)]
         summary = write_exports(built, ranked + reductions, side, sources)
-        render_site(built, boards, ranked, side, sources, reductions)
+        if compared:
+            write_json_atomic(built / "comparison.json", as_json(compared))
+        render_site(built, boards, ranked, side, sources, reductions, compared)
         _replace_dir(built, site)
     except BaseException:
         shutil.rmtree(built, ignore_errors=True)

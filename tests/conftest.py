@@ -155,3 +155,14 @@ def tiny_reduction(tmp_path_factory: pytest.TempPathFactory, fashion_dir: Path) 
     from reduction_data import make_reduction
 
     return make_reduction(tmp_path_factory.mktemp("reduction"), fashion_dir)
+
+
+@pytest.fixture(scope="session")
+def task_dirs(tmp_path_factory: pytest.TempPathFactory, fashion_dir: Path) -> dict[str, Path]:
+    """Three tiny results dirs of one set of scenes as labels, masks and boxes (2 seeds, fitted, curves where the
+    fit allocates): {task: results dir}."""
+    from tasks_data import make_task_dirs
+
+    root = tmp_path_factory.mktemp("tasks")
+    return make_task_dirs(root, {**os.environ, "STORAGEBENCH_CACHE": str(root / "cache"),
+                                 "STORAGEBENCH_DATA": str(fashion_dir)})

@@ -41,8 +41,16 @@ def test_curves_fill_budgets_with_real_bytes_and_resume(tmp_path, cli_env):
     other = make_fashion_dir(tmp_path / "other", n_train=300)
     elsewhere = run_cli(["curves", "out", "--budgets", "60k", "--data", str(other)], cli_env, tmp_path)
     assert elsewhere.returncode == 2 and "was run on different data" in elsewhere.stderr
-    with sqlite3.connect(out / "results.sqlite") as db:  # neither wrote a row
+    unknown = run_cli(["curves", "out", "--budgets", "60k", "--schemes", "optimal", "greedy"], cli_env, tmp_path)
+    assert unknown.returncode == 2 and "--schemes: unknown storage-curve scheme 'greedy'" in unknown.stderr
+    with sqlite3.connect(out / "results.sqlite") as db:  # none of them wrote a row
         assert db.execute("SELECT COUNT(*) FROM curve_cells").fetchone()[0] == 8
+    only = run_cli(["curves", "out", "--budgets", "60k", "--schemes", "original", "optimal"], cli_env, tmp_path)
+    assert only.returncode == 0, only.stderr
+    with sqlite3.connect(out / "results.sqlite") as db:
+        added = db.execute("SELECT scheme FROM curve_cells WHERE budget = 60000").fetchall()
+    assert sorted(s for (s,) in added) == ["optimal", "original"]  # the schemes asked for, nothing else
+    assert sorted(json.loads((out / "curves.json").read_text())["table"]) == ["60000"]
 
 
 QUANTIZE = '''

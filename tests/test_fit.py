@@ -89,6 +89,8 @@ def test_allocation_table_is_optimal_and_marks_extrapolation():
     assert "outside" not in format_allocation(inside, FOOD101)
     with pytest.raises(StorageBenchError, match="allocation is degenerate"):
         allocation_table(ScalingLaw(0.0, 1e-3, 1e-3, 1.0, 1e-3), [1e6])  # n* underflows to 0
+    with pytest.raises(StorageBenchError, match="allocation is degenerate"):  # (αA/βB)^(1/(α+β)) overflows a float
+        allocation_table(ScalingLaw(0.1, 10.0, 1e-3, 1e-3, 1e-3), [4e4])
 
 
 def test_budgets_default_to_the_grid_and_must_hold_one_image():

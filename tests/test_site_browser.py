@@ -19,14 +19,14 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, leaderboard_results, tiny_reduction):
+def site(tmp_path_factory, leaderboard_results, tiny_reduction, task_dirs):
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail("chromium is missing in CI: scripts/bootstrap installs it when run as root")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     root = tmp_path_factory.mktemp("site")
     sources = [*map(str, leaderboard_results.values()), str(tiny_reduction[1])]
-    result = run_cli(["leaderboard", *sources, "--out", str(root / "site")],
+    result = run_cli(["leaderboard", *sources, "--out", str(root / "site"), "--tasks", *map(str, task_dirs.values())],
                      offline_env(root, root), root)
     assert result.returncode == 0, result.stderr
     return root / "site"
@@ -157,4 +157,20 @@ def test_entry_pages_link_back_and_show_figures(site, browser):
     page.locator("a", has_text="leaderboard").first.click()
     page.wait_for_load_state("load")
     assert page.url.endswith("index.html")
+    page.close()
+
+
+def test_tasks_compared_section_shows_every_task_budget_and_matrix(site, browser, task_dirs):
+    page, errors, failed = open_page(browser, (site / "index.html").as_uri())
+    assert errors == [] and failed == []
+    compared = json.loads((site / "comparison.json").read_text())
+    assert page.locator("#tasks-laws tbody tr").count() == len(task_dirs) == len(compared["laws"])
+    assert page.locator("#tasks-budgets tbody tr").count() == len(task_dirs) * len(compared["budgets"])
+    assert page.locator("table[id^=tasks-matrix-]").count() == len(task_dirs)
+    assert page.locator("img[alt='error vs storage for the compared tasks']").count() == 1
+    shown = column_texts(page, "#tasks-laws", 2)
+    assert sorted(shown) == sorted(task_dirs)  # the task column names each task once
+    page.locator("#tasks-budgets thead th button", has_text="budget s").click()
+    budgets = column_values(page, "#tasks-budgets", 1)
+    assert budgets == sorted(budgets)
     page.close()

@@ -10,8 +10,8 @@ import sys
 from storagebench.errors import StorageBenchError
 
 EPILOG = "Docs: README.md. A results dir holds results.sqlite, config.toml, fits.json and figures/."
-SUBCOMMANDS = ("run", "submit", "protocol", "rd", "fit", "matrix", "curves", "leaderboard", "publish", "theory", "compressors",
-               "tasks", "datasets", "download")  # the order `storagebench --help` lists them in
+SUBCOMMANDS = ("run", "submit", "protocol", "rd", "fit", "matrix", "curves", "leaderboard", "compare", "publish",
+               "theory", "compressors", "tasks", "datasets", "download")  # the order `storagebench --help` lists them in
 
 
 def build_parser() -> argparse.ArgumentParser:

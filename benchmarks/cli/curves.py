@@ -15,6 +15,9 @@ def add(subparsers: argparse._SubParsersAction) -> None:
                                                              "[benchmark].budgets, else 4 spanning the grid's storage)")
     p.add_argument("--naive", nargs="+", type=float, default=[3.0, 8.0, 13.0], metavar="D",
                    help="fixed distances of the naive schemes (default: 3 8 13, as in the paper)")
+    p.add_argument("--schemes", nargs="+", metavar="NAME",
+                   help="train only these schemes (e.g. original optimal; default: every scheme that applies, "
+                        "with the naive ones at --naive)")
     p.set_defaults(func=main)
 
 
@@ -32,7 +35,8 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.dir)
     refuse_reduction_dir(out, "curves")
     budgets = check_budgets(out, [parse_budget(b) for b in args.budgets] if args.budgets else None)
-    rows, law = run_curves(out, budgets, args.naive, args.workers, cache_root(args), current_law, args.data)
+    rows, law = run_curves(out, budgets, args.naive, args.workers, cache_root(args), current_law, args.data,
+                           args.schemes)
     summary, json_path, figure = write_curves(out, rows, law)
     print(format_summary(summary))
     print(f"wrote {json_path} and {figure}")

@@ -219,19 +219,26 @@ def _train_curve_cell(job: dict[str, Any], cell: CurveCell) -> dict[str, Any]:
 
 
 def run_curves(out: Path, budgets: list[float], naive: list[float], workers: int, cache_root: Path,
-               law_for: Callable[[Path], ScalingLaw], data: str | None = None) -> tuple[list[CurveCellRow], ScalingLaw]:
+               law_for: Callable[[Path], ScalingLaw], data: str | None = None,
+               only: list[str] | None = None) -> tuple[list[CurveCellRow], ScalingLaw]:
     """Train every pending (scheme, budget, seed) cell; the rows of all of them, and the law they were allocated by
-    (``law_for(out)``: the fit of the grid the results dir holds, made once the definition is checked)."""
+    (``law_for(out)``: the fit of the grid the results dir holds, made once the definition is checked). ``only``:
+    these schemes (``--schemes``) instead of every one that applies and the naive levels."""
     budgets, naive = list(dict.fromkeys(budgets)), list(dict.fromkeys(naive))
     read_checked_config(out)  # an edited config.toml is refused before anything it names is loaded
     plan = make_plan(load_config(out / "config.toml"), data)
     parse_levels(plan.codec, naive, "--naive")
     knob = knob_for(plan.codec)  # a codec with no level knob is refused before any work
+    for text in only or ():
+        scheme = parse_scheme(text, "--schemes")
+        parse_levels(plan.codec, scheme.levels(), f"--schemes {text}")
+        if not scheme.applies(knob):
+            raise StorageBenchError(f"--schemes: {text} needs a codec with a level knob; this one has none")
     law = law_for(out)
     db, _ = open_results_dir(out, write=True)
     with db:
         check_results_dir(plan, db, out)
-        schemes = default_schemes(naive, knob)
+        schemes = [parse_scheme(t).label for t in dict.fromkeys(only)] if only else default_schemes(naive, knob)
         cells = [CurveCell(scheme, s, seed) for s in budgets for scheme in schemes for seed in plan.config.seeds]
         done = db.finished_cells(CurveCellRow)
         pending = [c for c in cells if c.key not in done]

@@ -34,8 +34,8 @@ def _require_additive(law: ScalingLaw) -> None:
 def optimal_n(law: ScalingLaw, s: float) -> float:
     _require_additive(law)
     a, b = law.alpha, law.beta
-    with np.errstate(all="ignore"):
-        n_star = float((a * law.A / (b * law.B)) ** (1 / (a + b)) * s ** (b / (a + b)))
+    with np.errstate(all="ignore"):  # in logs: a tiny α + β overflows a float power (then n* is degenerate)
+        n_star = float(np.exp((np.log(a * law.A / (b * law.B)) + b * np.log(s)) / (a + b)))
     if not 0 < n_star < np.inf or not 0 < s / n_star < np.inf:
         raise StorageBenchError(f"allocation is degenerate for this fit (n* = {n_star:.3g} at s = {s:.3g}: one of "
                                 f"the n and L terms is negligible, A={law.A:.3g}, B={law.B:.3g})")

@@ -5,7 +5,7 @@ scenes. One line per finished run (error, the task's metric, steps, seconds), th
 seeds, for the README.
 
     python benchmarks/perf/recipes.py TASK [--train N] [--test M] [--n N] [--seeds 0 1] [--only NAME ...]
-                                           [--set KEY=VALUE ...] [--data FASHION_MNIST_DIR]
+                                           [--size PX] [--max-items K] [--set KEY=VALUE ...] [--data DIR]
 
 TASK is classification, segmentation or detection. Nothing here is a test: it measures, and prints what it found.
 """
@@ -36,6 +36,12 @@ CANDIDATES: dict[str, dict[str, dict]] = {
                        "lr": 3e-3},
         "resnet18-d4-3k": {"encoder": "resnet18", "encoder_depth": 4, "decoder_width": 64, "epochs": 2,
                            "min_steps": 3000, "batch_size": 32, "lr": 1e-3},
+        "mnv3-d4-1500": {"encoder_depth": 4, "decoder_width": 64, "epochs": 2, "min_steps": 1500, "batch_size": 32,
+                         "lr": 3e-3},
+        "regnetx-d4-1500": {"encoder": "tu-regnetx_002", "encoder_depth": 4, "decoder_width": 64, "epochs": 2,
+                            "min_steps": 1500, "batch_size": 32, "lr": 3e-3},
+        "mnv4-d4-1500": {"encoder": "tu-mobilenetv4_conv_small_050", "encoder_depth": 4, "decoder_width": 64,
+                         "epochs": 2, "min_steps": 1500, "batch_size": 32, "lr": 3e-3},
     },
     "detection": {
         "quick": {"width": 16, "fpn_channels": 32, "head_convs": 2, "epochs": 10, "min_steps": 300,
@@ -63,6 +69,8 @@ def main() -> None:
     parser.add_argument("task", choices=sorted(TARGETS))
     parser.add_argument("--train", type=int, default=2000, help="training scenes generated (default 2000)")
     parser.add_argument("--test", type=int, default=500, help="test scenes (default 500)")
+    parser.add_argument("--size", type=int, default=64, help="scene side in pixels (default 64)")
+    parser.add_argument("--max-items", type=int, default=4, help="most items per scene (default 4)")
     parser.add_argument("--n", type=int, default=0, help="scenes each candidate trains on (default: all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--only", nargs="+", default=None, help="candidate names to run (default: all)")
@@ -80,7 +88,8 @@ def main() -> None:
     candidates = {k: {**v, **overrides} for k, v in CANDIDATES[args.task].items()
                   if args.only is None or k in args.only}
     splits = DATASETS.create("fashion-scenes", {"target": TARGETS[args.task], "train": args.train,
-                                                "test": args.test, "path": args.data}, "--task").load()
+                                                "test": args.test, "path": args.data,
+                                                "size": args.size, "max_items": args.max_items}, "--task").load()
     n = args.n or len(splits.train)
     rows = []
     for name, table in candidates.items():
@@ -89,7 +98,8 @@ def main() -> None:
             r = rows[-1]
             print(f"{args.task} {name} seed {seed}: error {r['error']:.4f} (metric {r['metric']:.4f}), "
                   f"{r['steps']} steps, {r['seconds']:.0f} s", flush=True)
-    print(f"\n{args.task} on fashion-scenes ({args.train} train / {args.test} test scenes), n = {n}, "
+    print(f"\n{args.task} on fashion-scenes ({args.train} train / {args.test} test scenes of {args.size}² px, "
+          f"≤ {args.max_items} items), n = {n}, "
           f"seeds {args.seeds}\n")
     print("| recipe | steps | seconds per model | error (mean) | metric (mean) |\n|---|---|---|---|---|")
     for name in candidates:
