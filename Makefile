@@ -1,5 +1,5 @@
 # The README's two commands: `make run` (the embedded default benchmark) and `make test`. Both set up first.
-.PHONY: setup run test perf entries clean
+.PHONY: setup run test perf entries scenes clean
 
 setup:
 	@bash scripts/bootstrap
@@ -20,6 +20,10 @@ perf: setup
 # leaderboard/entries/: the ten built-ins submitted on benchmarks/leaderboard.toml (grid, protocol, entry)
 entries: setup
 	bash scripts/leaderboard-entries
+
+# the three tasks' standard benchmarks on one set of scenes, their storage curves, and the comparison
+scenes: setup
+	bash scripts/scenes-benchmarks
 
 clean:
 	rm -rf .venv results
