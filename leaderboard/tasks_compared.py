@@ -105,7 +105,7 @@ def task_law(out: Path) -> TaskLaw:
     if not top or not first:
         raise StorageBenchError(f"{out}: no {original} training cells at n = {ns[0]} and n = {ns[-1]}; run the "
                                 f"benchmark to finish its grid")
-    worst = levels[-1]
+    worst = min(levels, key=lambda lv: np.mean([p["L"] for p in points if p["level"] == lv]))  # fewest bytes
     return TaskLaw(
         benchmark=config["benchmark"]["name"], task=config["task"]["name"], dataset=config["dataset"]["name"],
         compressor=config["compressor"]["name"], seeds=sorted({p["seed"] for p in points}),
