@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 from conftest import before_and_after_training, synthetic_images
 
+from storagebench.errors import StorageBenchError
 from storagebench.tasks import TASKS
 
 
@@ -24,3 +26,7 @@ def test_rgb_and_odd_sizes_build():
 def test_steps_follow_the_declared_recipe():
     task = TASKS.create("classification", {"epochs": 10, "min_steps": 150, "batch_size": 64}, "[task]")
     assert task.steps_for(250) == 150 and task.steps_for(2000) == 313
+    fixed = TASKS.create("classification", {"steps": 400, "epochs": 10, "min_steps": 150, "batch_size": 64}, "[task]")
+    assert [fixed.steps_for(n) for n in (250, 2000, 8000)] == [400, 400, 400]  # equal compute in every cell
+    with pytest.raises(StorageBenchError, match="steps must be ≥ 0"):
+        TASKS.create("classification", {"steps": -1}, "[task]")

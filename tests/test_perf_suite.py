@@ -45,15 +45,15 @@ def test_recipe_study_trains_every_candidate_of_a_task_and_prints_its_table(tmp_
     import os
 
     done = subprocess.run([sys.executable, str(PERF / "recipes.py"), "segmentation", "--train", "40", "--test", "10",
-                           "--seeds", "0", "1", "--set", "min_steps=2", "epochs=1", "--data", str(fashion_dir),
+                           "--n", "20", "40", "--set", "min_steps=2", "epochs=1", "--data", str(fashion_dir),
                            "--size", "32", "--max-items", "2"],
                           capture_output=True, text=True, timeout=600,
                           env={**os.environ, "STORAGEBENCH_CACHE": str(tmp_path / "cache")})
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "recipe" not in line]
-    assert [row.split(" | ")[0] for row in rows] == ["| quick", "| mnv3-d4-3k", "| resnet18-d4-3k", "| mnv3-d4-1500",
-                                                     "| regnetx-d4-1500", "| mnv4-d4-1500"]
-    assert done.stdout.count("segmentation quick seed ") == 2 and "n = 40, seeds [0, 1]" in done.stdout
+    names = ["quick", "mnv3-d4-3k", "resnet18-d4-3k", "mnv3-d4-1500", "regnetx-d4-1500", "mnv4-d4-1500"]
+    assert [tuple(row.split(" | ")[:2]) for row in rows] == [(f"| {name}", n) for name in names for n in ("20", "40")]
+    assert done.stdout.count("segmentation quick n 20 seed 0") == 1 and "seeds [0]" in done.stdout
     assert "scenes of 32² px, ≤ 2 items" in done.stdout
     typo = subprocess.run([sys.executable, str(PERF / "recipes.py"), "segmentation", "--only", "resnet81"],
                           capture_output=True, text=True, timeout=60)

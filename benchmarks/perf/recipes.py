@@ -2,9 +2,10 @@
 budget (the three tasks read one set of scenes: ``labels``, ``masks``, ``boxes``). Every candidate is a ``[task]``
 table; it trains on the first n scenes of a seed's stratified order (lossless pixels) and is scored on the test
 scenes. One line per finished run (error, the task's metric, steps, seconds), then a markdown table of the mean over
-seeds, for the README.
+seeds, for the README. Several ``--n`` show how a recipe's error scales with the number of training scenes: a
+recipe whose small n are step-limited (a plateau, then a fall) cannot give a storage law.
 
-    python benchmarks/perf/recipes.py TASK [--train N] [--test M] [--n N] [--seeds 0 1] [--only NAME ...]
+    python benchmarks/perf/recipes.py TASK [--train N] [--test M] [--n N ...] [--seeds 0 1] [--only NAME ...]
                                            [--size PX] [--max-items K] [--set KEY=VALUE ...] [--data DIR]
 
 TASK is classification, segmentation or detection. Nothing here is a test: it measures, and prints what it found.
@@ -71,7 +72,8 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=500, help="test scenes (default 500)")
     parser.add_argument("--size", type=int, default=64, help="scene side in pixels (default 64)")
     parser.add_argument("--max-items", type=int, default=4, help="most items per scene (default 4)")
-    parser.add_argument("--n", type=int, default=0, help="scenes each candidate trains on (default: all)")
+    parser.add_argument("--n", type=int, nargs="+", default=[0],
+                        help="scenes each candidate trains on; several give one run per n (default: all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--only", nargs="+", default=None, help="candidate names to run (default: all)")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
@@ -82,30 +84,31 @@ def main() -> None:
     if unknown:
         parser.error(f"--only: no {args.task} candidate named {', '.join(unknown)} "
                      f"(candidates: {', '.join(CANDIDATES[args.task])})")
-    if args.n and args.n > args.train:
-        parser.error(f"--n {args.n} is more than the {args.train} training scenes (--train)")
+    if max(args.n) > args.train:
+        parser.error(f"--n {max(args.n)} is more than the {args.train} training scenes (--train)")
     overrides = dict(parse_param(text) for text in args.set)
     candidates = {k: {**v, **overrides} for k, v in CANDIDATES[args.task].items()
                   if args.only is None or k in args.only}
     splits = DATASETS.create("fashion-scenes", {"target": TARGETS[args.task], "train": args.train,
                                                 "test": args.test, "path": args.data,
                                                 "size": args.size, "max_items": args.max_items}, "--task").load()
-    n = args.n or len(splits.train)
+    sizes = [n or len(splits.train) for n in args.n]
     rows = []
     for name, table in candidates.items():
-        for seed in args.seeds:
-            rows.append(run(args.task, name, table, splits, n, seed))
-            r = rows[-1]
-            print(f"{args.task} {name} seed {seed}: error {r['error']:.4f} (metric {r['metric']:.4f}), "
-                  f"{r['steps']} steps, {r['seconds']:.0f} s", flush=True)
+        for n in sizes:
+            for seed in args.seeds:
+                rows.append(run(args.task, name, table, splits, n, seed))
+                r = rows[-1]
+                print(f"{args.task} {name} n {n} seed {seed}: error {r['error']:.4f} (metric {r['metric']:.4f}), "
+                      f"{r['steps']} steps, {r['seconds']:.0f} s", flush=True)
     print(f"\n{args.task} on fashion-scenes ({args.train} train / {args.test} test scenes of {args.size}² px, "
-          f"≤ {args.max_items} items), n = {n}, "
-          f"seeds {args.seeds}\n")
-    print("| recipe | steps | seconds per model | error (mean) | metric (mean) |\n|---|---|---|---|---|")
+          f"≤ {args.max_items} items), seeds {args.seeds}\n")
+    print("| recipe | n | steps | seconds per model | error (mean) | metric (mean) |\n|---|---|---|---|---|---|")
     for name in candidates:
-        mine = [r for r in rows if r["recipe"] == name]
-        print(f"| {name} | {mine[0]['steps']} | {np.mean([r['seconds'] for r in mine]):.0f} | "
-              f"{np.mean([r['error'] for r in mine]):.4f} | {np.mean([r['metric'] for r in mine]):.4f} |")
+        for n in sizes:
+            mine = [r for r in rows if r["recipe"] == name and r["n"] == n]
+            print(f"| {name} | {n} | {mine[0]['steps']} | {np.mean([r['seconds'] for r in mine]):.0f} | "
+                  f"{np.mean([r['error'] for r in mine]):.4f} | {np.mean([r['metric'] for r in mine]):.4f} |")
 
 
 if __name__ == "__main__":
