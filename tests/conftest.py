@@ -12,6 +12,16 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+SHARED_FIXTURES = {"leaderboard_results", "tiny_reduction", "task_dirs"}  # session results dirs several files read
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist (`make test` runs `-n auto --dist loadgroup`), each test file runs whole on one worker, and
+    the files that read the shared session results dirs run together on one worker, so each dir is built once."""
+    shared = {item.path for item in items if SHARED_FIXTURES & set(getattr(item, "fixturenames", ()))}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("shared" if item.path in shared else item.path.name))
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
