@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_FIXTURES = {"leaderboard_results", "tiny_reduction", "task_dirs"}  # session results dirs several files read
+# The costly session results dirs several files read (~1.5 min each): their files share one xdist worker.
+# tiny_reduction (~15 s) may be built on both.
+SHARED_FIXTURES = {"leaderboard_results", "task_dirs"}
 
 
 @pytest.hookimpl(tryfirst=True)
