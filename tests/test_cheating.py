@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -50,7 +51,16 @@ def failed(report):
     return [(c.name, c.detail) for c in report.checks if not c.ok]
 
 
-def processes_with(text):
+def processes_with(text, settle=10.0):
+    """PIDs whose command line holds text, once they have had `settle` seconds to exit (a killed process on a
+    busy machine takes a moment to be gone; one that outlives this lingers)."""
+    deadline = time.monotonic() + settle
+    while (found := _processes_with(text)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
+def _processes_with(text):
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
@@ -102,7 +112,7 @@ def test_the_loopback_courier_works_outside_the_sandbox():
         assert len(bytes.fromhex(key.decode())) == 4
         assert np.array_equal(np.load(__import__("io").BytesIO(decoded)), image)
     finally:
-        for pid in processes_with(COURIER_MARK):
+        for pid in _processes_with(COURIER_MARK):
             subprocess.run(["kill", "-9", pid])
 
 
