@@ -12,18 +12,6 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# The costly session results dirs several files read (~1.5 min each): their files share one xdist worker.
-# tiny_reduction (~15 s) may be built on both.
-SHARED_FIXTURES = {"leaderboard_results", "task_dirs"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With pytest-xdist (`make test` runs `-n auto --dist loadgroup`), each test file runs whole on one worker, and
-    the files that read the shared session results dirs run together on one worker, so each dir is built once."""
-    shared = {item.path for item in items if SHARED_FIXTURES & set(getattr(item, "fixturenames", ()))}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group("shared" if item.path in shared else item.path.name))
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
