@@ -25,6 +25,7 @@ RECIPE_CHECKS = (
     (lambda p: p.lr > 0, "lr must be > 0"), (lambda p: 0 <= p.momentum < 1, "momentum must be in [0, 1)"),
     (lambda p: p.weight_decay >= 0, "weight_decay must be ≥ 0"),
     (lambda p: p.min_steps >= 0, "min_steps must be ≥ 0"), (lambda p: p.steps >= 0, "steps must be ≥ 0"),
+    (lambda p: not (p.steps and p.min_steps), "give steps (the same for every n) or min_steps, not both"),
     (lambda p: p.schedule in ("cosine", "constant"), "schedule must be 'cosine' or 'constant'"),
     (lambda p: p.eval_batch_size >= 1, "eval_batch_size must be ≥ 1"),
 )
@@ -37,7 +38,7 @@ class RecipeParams:
 
     epochs: int = 10
     min_steps: int = 0
-    steps: int = 0  # > 0: every cell trains exactly this many steps whatever its n (equal compute per cell)
+    steps: int = 0  # > 0: every cell trains exactly this many steps whatever its n (epochs is then unused)
     batch_size: int = 32
     optimizer: str = "adam"
     lr: float = 1e-3

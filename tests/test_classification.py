@@ -26,7 +26,9 @@ def test_rgb_and_odd_sizes_build():
 def test_steps_follow_the_declared_recipe():
     task = TASKS.create("classification", {"epochs": 10, "min_steps": 150, "batch_size": 64}, "[task]")
     assert task.steps_for(250) == 150 and task.steps_for(2000) == 313
-    fixed = TASKS.create("classification", {"steps": 400, "epochs": 10, "min_steps": 150, "batch_size": 64}, "[task]")
+    fixed = TASKS.create("classification", {"steps": 400, "epochs": 10, "batch_size": 64}, "[task]")
     assert [fixed.steps_for(n) for n in (250, 2000, 8000)] == [400, 400, 400]  # equal compute in every cell
     with pytest.raises(StorageBenchError, match="steps must be ≥ 0"):
         TASKS.create("classification", {"steps": -1}, "[task]")
+    with pytest.raises(StorageBenchError, match="give steps .* or min_steps, not both"):
+        TASKS.create("classification", {"steps": 400, "min_steps": 150}, "[task]")

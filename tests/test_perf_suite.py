@@ -58,3 +58,6 @@ def test_recipe_study_trains_every_candidate_of_a_task_and_prints_its_table(tmp_
     typo = subprocess.run([sys.executable, str(PERF / "recipes.py"), "segmentation", "--only", "resnet81"],
                           capture_output=True, text=True, timeout=60)
     assert typo.returncode == 2 and "no segmentation candidate named resnet81" in typo.stderr
+    negative = subprocess.run([sys.executable, str(PERF / "recipes.py"), "segmentation", "--n", "20", "-5"],
+                              capture_output=True, text=True, timeout=60)
+    assert negative.returncode == 2 and "--n -5: a number of scenes is ≥ 0" in negative.stderr

@@ -84,6 +84,8 @@ def main() -> None:
     if unknown:
         parser.error(f"--only: no {args.task} candidate named {', '.join(unknown)} "
                      f"(candidates: {', '.join(CANDIDATES[args.task])})")
+    if min(args.n) < 0:
+        parser.error(f"--n {min(args.n)}: a number of scenes is ≥ 0 (0: all of them)")
     if max(args.n) > args.train:
         parser.error(f"--n {max(args.n)} is more than the {args.train} training scenes (--train)")
     overrides = dict(parse_param(text) for text in args.set)
