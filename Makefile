@@ -7,8 +7,9 @@ setup:
 run: setup
 	.venv/bin/storagebench run
 
+# one pytest worker per core; a test file stays on one worker (tests/conftest.py)
 test: setup
-	.venv/bin/python -m pytest -q tests
+	.venv/bin/python -m pytest -q -n auto --dist loadfile tests
 
 # the performance suite: every ratio of the README's Performance section, in one run (about 8 minutes on 2 cores)
 perf: setup

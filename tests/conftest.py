@@ -12,6 +12,30 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The costly session results dirs several files read (~1.5 min each to build): under pytest-xdist the files that use
+# them run together on one worker, so each dir is built once. tiny_reduction (~30 s) may be built on both workers.
+SHARED_FIXTURES = ("leaderboard_results", "task_dirs")
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, when it is installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN001, ANN201
+    """`make test` runs `-n auto --dist loadfile`: each test file runs whole on one worker (its module fixtures are
+    built once, and test_ray_executor's Ray instances never meet another file's), and the files that read the shared
+    session dirs run on one worker together. (xdist's own `loadgroup` marks do not reach its scheduler under
+    pytest 9.2, whose node ids xdist can no longer suffix.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    shared = {path.name for path in Path(__file__).parent.glob("test_*.py")
+              if any(name in path.read_text() for name in SHARED_FIXTURES)}
+
+    class FilesSharingFixtures(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "shared session dirs" if Path(path).name in shared else path
+
+    return FilesSharingFixtures(config, log)
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:

@@ -80,8 +80,9 @@ def test_fashion_scenes_boxes_come_back_through_the_coco_reader(tmp_path, fashio
 
 
 def test_fcos_learns_scenes(tmp_path, fashion_dir, monkeypatch):
-    splits = scenes(tmp_path, fashion_dir, monkeypatch, train=128, test=32, size=48)
-    task = TASKS.create("detection", {"epochs": 1, "min_steps": 200, "lr": 5e-3}, "[task]")
+    splits = scenes(tmp_path, fashion_dir, monkeypatch, train=128, test=32, size=32)
+    task = TASKS.create("detection", {"epochs": 1, "min_steps": 200, "lr": 5e-3, "width": 8, "fpn_channels": 32,
+                                      "head_convs": 1}, "[task]")
     before, after = before_and_after_training(task, (splits.train.images, splits.train.targets()),
                                               (splits.test.images, splits.test.targets()), len(splits.classes))
     # 200 steps on 128 scenes: far from converged, but an untrained FCOS scores nothing at all
