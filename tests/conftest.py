@@ -12,6 +12,11 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # Under pytest-xdist each worker gets its share of the cores (before torch is first imported): torch's default
+    # of one thread per core in every worker oversubscribes them (measured: a test twice as slow beside another).
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1)
+                                                     // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))))
 # The costly session results dirs several files read (~1.5 min each to build): under pytest-xdist the files that use
 # them run together on one worker, so each dir is built once. tiny_reduction (~30 s) may be built on both workers.
 SHARED_FIXTURES = ("leaderboard_results", "task_dirs")
