@@ -12,11 +12,6 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-if "PYTEST_XDIST_WORKER" in os.environ:
-    # Under pytest-xdist each worker gets its share of the cores (before torch is first imported): torch's default
-    # of one thread per core in every worker oversubscribes them (measured: a test twice as slow beside another).
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1)
-                                                     // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))))
 # The costly session results dirs several files read (~1.5 min each to build): under pytest-xdist the files that use
 # them run together on one worker, so each dir is built once. tiny_reduction (~30 s) may be built on both workers.
 SHARED_FIXTURES = ("leaderboard_results", "task_dirs")
@@ -41,6 +36,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN001, AN
             return "shared session dirs" if Path(path).name in shared else path
 
     return FilesSharingFixtures(config, log)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def share_cores_between_xdist_workers() -> None:
+    """Under pytest-xdist each worker's own torch computes on its share of the cores: torch's default of one thread
+    per core in every worker oversubscribes them (measured: a training test twice as slow beside another). The
+    storagebench processes the tests start set their own threads."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
