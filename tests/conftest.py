@@ -6,6 +6,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,39 @@ def share_cores_between_xdist_workers() -> None:
         import torch
 
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+# The smallest model each task takes: tests that check the harness, not a recipe, train these.
+SMALLEST_MODELS = {
+    "classification": {"depth": 2, "width": 8},
+    "segmentation": {"encoder_depth": 3, "decoder_width": 16},
+    "detection": {"width": 8, "fpn_channels": 32, "head_convs": 1, "score_thresh": 0.2, "detections_per_img": 10},
+}
+
+
+def toml_keys(table: dict) -> str:
+    """``key = value`` lines of a flat table of numbers (for a config's [task] section)."""
+    return "\n".join(f"{key} = {value}" for key, value in table.items())
+
+
+def processes_with(text: str, settle: float = 10.0) -> list[int]:
+    """PIDs whose command line holds ``text``, once they have had ``settle`` seconds to exit (a killed process on a
+    busy machine takes a moment to be gone; one that outlives this lingers). ``settle = 0``: those running now."""
+    deadline = time.monotonic() + settle
+    while (found := _processes_with(text)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except OSError:  # gone meanwhile
+            pass
+    return found
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import SMALLEST_MODELS, run_cli, toml_keys
 
 CONFIG = """
 [benchmark]
@@ -34,17 +34,15 @@ name = "{task}"
 epochs = 1
 {recipe}
 """
-TASKS = {"classification": ("labels", "min_steps = 30\ndepth = 2\nwidth = 8"),
-         "segmentation": ("masks", "min_steps = 15\nencoder_depth = 3\ndecoder_width = 16"),
-         "detection": ("boxes", "min_steps = 10\nwidth = 8\nfpn_channels = 32\nhead_convs = 1\n"
-                                "score_thresh = 0.2\ndetections_per_img = 10")}
+TASKS = {"classification": ("labels", 30), "segmentation": ("masks", 15), "detection": ("boxes", 10)}  # target, steps
 
 
 def make_task_dirs(root: Path, env: dict[str, str]) -> dict[str, Path]:
     """{task: results dir}: each run and fitted; classification's storage curves of the two schemes compared (a
     few steps of segmentation or detection leave no n term to allocate by, and `curves` rightly refuses)."""
     dirs = {}
-    for task, (target, recipe) in TASKS.items():
+    for task, (target, min_steps) in TASKS.items():
+        recipe = toml_keys({"min_steps": min_steps, **SMALLEST_MODELS[task]})
         config = root / f"{task}.toml"
         config.write_text(CONFIG.format(task=task, target=target, root=root / "scenes", recipe=recipe))
         out = dirs[task] = root / f"results-{task}"

@@ -6,13 +6,12 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli, synthetic_images, write_config
+from conftest import processes_with, run_cli, synthetic_images, write_config
 
 from storagebench.compressors import containment, validation
 from storagebench.compressors.state import pack_state
@@ -49,26 +48,6 @@ def check(name, params=None):
 
 def failed(report):
     return [(c.name, c.detail) for c in report.checks if not c.ok]
-
-
-def processes_with(text, settle=10.0):
-    """PIDs whose command line holds text, once they have had `settle` seconds to exit (a killed process on a
-    busy machine takes a moment to be gone; one that outlives this lingers)."""
-    deadline = time.monotonic() + settle
-    while (found := _processes_with(text)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return found
-
-
-def _processes_with(text):
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if text in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
-                found.append(cmdline.parent.name)
-        except OSError:
-            pass
-    return found
 
 
 @pytest.mark.parametrize("name, check_name, needle", [
@@ -112,8 +91,8 @@ def test_the_loopback_courier_works_outside_the_sandbox():
         assert len(bytes.fromhex(key.decode())) == 4
         assert np.array_equal(np.load(__import__("io").BytesIO(decoded)), image)
     finally:
-        for pid in _processes_with(COURIER_MARK):
-            subprocess.run(["kill", "-9", pid])
+        for pid in processes_with(COURIER_MARK, settle=0):
+            subprocess.run(["kill", "-9", str(pid)])
 
 
 def _npy(array):

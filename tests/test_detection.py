@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import before_and_after_training
+from conftest import SMALLEST_MODELS, before_and_after_training
 
 from storagebench.errors import StorageBenchError
 from storagebench.tasks import DATASETS, TASKS
@@ -81,10 +81,10 @@ def test_fashion_scenes_boxes_come_back_through_the_coco_reader(tmp_path, fashio
 
 def test_fcos_learns_scenes(tmp_path, fashion_dir, monkeypatch):
     splits = scenes(tmp_path, fashion_dir, monkeypatch, train=128, test=32, size=32)
-    task = TASKS.create("detection", {"epochs": 1, "min_steps": 200, "lr": 5e-3, "width": 8, "fpn_channels": 32,
-                                      "head_convs": 1}, "[task]")
+    task = TASKS.create("detection", {"epochs": 1, "min_steps": 200, "lr": 5e-3, **SMALLEST_MODELS["detection"]},
+                        "[task]")
     before, after = before_and_after_training(task, (splits.train.images, splits.train.targets()),
                                               (splits.test.images, splits.test.targets()), len(splits.classes))
     # 200 steps on 128 scenes: far from converged, but an untrained FCOS scores nothing at all
-    assert before["map"] < 0.01 and after["map"] > 0.04 and after["ap50"] > 0.1
+    assert before["map"] < 0.01 and after["map"] > 0.04 and after["ap50"] > 0.1, after
     assert after["error"] < before["error"] - 0.04

@@ -3,7 +3,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import run_cli
+from conftest import SMALLEST_MODELS, run_cli, toml_keys
 
 SCENES_CONFIG = """
 [benchmark]
@@ -32,11 +32,6 @@ min_steps = 10
 """
 
 
-# The smallest model of each task: these tests check the harness, not the recipes.
-SMALLEST = {"segmentation": "encoder_depth = 3\ndecoder_width = 16",
-            "detection": "width = 8\nfpn_channels = 32\nhead_convs = 1\nscore_thresh = 0.2\ndetections_per_img = 10"}
-
-
 # (task, target, scene size, a metric every evaluation records, least label bytes per training image, curves?).
 # Ten steps of detection learn nothing, so its fit has no n term and curves rightly refuses to allocate; the
 # quick-det benchmark (README) shows detection curves on a grid that learns.
@@ -47,7 +42,7 @@ SMALLEST = {"segmentation": "encoder_depth = 3\ndecoder_width = 16",
 def test_scene_task_runs_on_the_same_harness(tmp_path, cli_env, task, target, size, metric, label_bytes, curves):
     config = tmp_path / f"{task}.toml"
     config.write_text(SCENES_CONFIG.format(task=task, target=target, root=tmp_path / "scenes", size=size,
-                                           recipe=SMALLEST[task]))
+                                           recipe=toml_keys(SMALLEST_MODELS[task])))
     result = run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path)
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
