@@ -73,7 +73,10 @@ class LearnedCodec(ImageCodec):
     def fit(self, images: np.ndarray, levels: list[Level], cache: Path, workers: int = 1) -> None:
         from storagebench.compressors.learned_training import train_checkpoints
 
+        from storagebench.images import centre_crops
+
         wanted = [lv for lv in levels if lv != LOSSLESS]
+        images = centre_crops(images, TRAINING_CROP)  # images of any sizes: trained on their centre squares
         # Models load on first use: the process that fits must not run torch before it forks workers.
         self.checkpoints = train_checkpoints(self, images, wanted, Path(cache), workers)
         self.models.clear()
@@ -204,6 +207,9 @@ def pad_batch(images: np.ndarray, stride: int) -> Any:
     height, width = x.shape[2:]
     pad = (0, -width % stride, 0, -height % stride)
     return torch.nn.functional.pad(x, pad, mode="replicate") if any(pad) else x
+
+
+TRAINING_CROP = 256  # the largest side a learned codec trains on, when images differ in size (CompressAI's crop)
 
 
 @COMPRESSORS.register("bmshj2018-factorized")

@@ -25,6 +25,7 @@ import numpy as np
 
 from storagebench.compressors.containment import ChildFailed, Limits, isolation, run_contained
 from storagebench.compressors.protocol import LOSSLESS, Level
+from storagebench.images import Images, as_images
 
 __all__ = ["Limits", "ValidationReport", "validate"]
 
@@ -86,7 +87,7 @@ def _first_difference(a: dict[str, list], b: dict[str, list]) -> tuple[str, int]
 
 
 def validate(spec: str, params: dict[str, Any], images: list[np.ndarray], levels: list[Level],
-             limits: Limits = Limits(), fit_images: np.ndarray | None = None,
+             limits: Limits = Limits(), fit_images: Images | None = None,
              cache: Path | None = None) -> ValidationReport:
     """Run the checks on ``images`` (uint8, as the benchmark will give them) at every level; stop at the first
     failure. ``fit_images`` are what ``fit`` learns from (default: ``images``), with its cache in ``cache``."""
@@ -94,7 +95,7 @@ def validate(spec: str, params: dict[str, Any], images: list[np.ndarray], levels
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="storagebench-validate-") as workdir:
         job = {"spec": spec, "params": params, "images": images, "levels": list(levels),
-               "fit_images": np.stack(images) if fit_images is None else fit_images,
+               "fit_images": as_images(images) if fit_images is None else fit_images,
                "cache": str(cache or Path(workdir) / "fit-cache")}
         try:
             first = run_contained({**job, "mode": "encode"}, limits, Path(workdir))

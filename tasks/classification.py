@@ -69,7 +69,7 @@ class Classification(RecipeTask):
     def build(self, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
         return ConvNet(in_channels, num_classes, image_hw, self.params)
 
-    def evaluate(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    def score(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         predicted = predict_batches(model, images, self.params.eval_batch_size)
         accuracy = float((predicted == targets).mean())
         return {"error": 1.0 - accuracy, "accuracy": accuracy}

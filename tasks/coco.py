@@ -15,6 +15,7 @@ from storagebench.errors import StorageBenchError
 from storagebench.paths import inside
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
 from storagebench.tasks.image_folder import open_image, to_uint8
+from storagebench.images import as_images
 from storagebench.tasks.registry import DATASETS
 from storagebench.tasks.targets.boxes import Boxes
 
@@ -116,22 +117,16 @@ def read_split(split_dir: Path, mode: str) -> tuple[ImageSet, dict[int, str]]:
         anns = [a for a in coco.imgToAnns.get(image_id, []) if not a.get("iscrowd")]
         boxes.append(np.stack([_check_annotation(a, info, class_of, path) for a in anns])
                      if anns else np.zeros((0, 5), np.float32))
-    first = infos[0]
-    other = next((i for i in infos if (i["width"], i["height"]) != (first["width"], first["height"])), None)
-    if other is not None:
-        raise StorageBenchError(f"{path}: image {other['file_name']} is {other['width']}×{other['height']}, "
-                                f"{first['file_name']} {first['width']}×{first['height']}; all images must share "
-                                f"one size")
     files = [inside(split_dir, info["file_name"], f"{path}: image {info['id']} file_name") for info in infos]
-    images = np.stack([to_uint8(open_image(file, (info["width"], info["height"]), f"the size {path.name} gives"),
-                                mode, file) for file, info in zip(files, infos)])
+    images = as_images([to_uint8(open_image(file, (info["width"], info["height"]), f"the size {path.name} gives"),
+                                 mode, file) for file, info in zip(files, infos)])
     labels = np.array([int(b[0, 4]) if len(b) else 0 for b in boxes], dtype=np.int64)
     return ImageSet(images, labels, Boxes(tuple(boxes))), categories
 
 
 @DATASETS.register("coco")
 class Coco(Dataset):
-    """COCO-format detection data (annotations.json per split, images beside it), one image size."""
+    """COCO-format detection data (annotations.json per split, images beside it), each image at its own size."""
 
     Params = CocoParams
 

@@ -10,22 +10,24 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from storagebench.images import Images, image_channels, is_ragged, update_digest
 from storagebench.tasks.targets import Targets
 from storagebench.tasks.targets.labels import ClassLabels
 
 
 @dataclass(frozen=True, eq=False)
 class ImageSet:
-    """``images``: uint8, N×H×W (gray) or N×H×W×C; ``labels``: int64, N — the class of each image, which
-    stratifies subsets; ``target``: what a task trains on and is scored against (``targets/``: the class labels by
-    default, masks for segmentation, box lists for detection). Targets are stored losslessly and never compressed."""
+    """``images``: uint8, N×H×W (gray) or N×H×W×C, or ``RaggedImages`` when their sizes differ (``images.py``);
+    ``labels``: int64, N — the class of each image, which stratifies subsets; ``target``: what a task trains on and
+    is scored against (``targets/``: the class labels by default, masks for segmentation, box lists for detection).
+    Targets are stored losslessly and never compressed; they are in each image's own pixel coordinates."""
 
-    images: np.ndarray
+    images: Images
     labels: np.ndarray
     target: Targets = field(default_factory=ClassLabels)
 
     def __post_init__(self) -> None:
-        if self.images.dtype != np.uint8 or self.images.ndim not in (3, 4):
+        if not is_ragged(self.images) and (self.images.dtype != np.uint8 or self.images.ndim not in (3, 4)):
             raise ValueError(f"images must be uint8 N×H×W[×C], got {self.images.dtype} {self.images.shape}")
         if self.labels.shape != (len(self.images),):
             raise ValueError(f"{len(self.images)} images but labels of shape {self.labels.shape}")
@@ -47,15 +49,17 @@ class ImageSet:
     def fingerprint(self) -> str:
         """sha256 of shapes, pixels and targets: names a split's content, whatever file it came from."""
         h = hashlib.sha256()
-        h.update(repr((self.images.shape, self.labels.shape)).encode())
-        h.update(np.ascontiguousarray(self.images).data)
+        shape = self.images.shape if not is_ragged(self.images) else ("ragged", len(self.images))
+        h.update(repr((shape, self.labels.shape)).encode())
+        update_digest(h, self.images)
         h.update(np.ascontiguousarray(self.labels, dtype=np.int64).data)
         self.target.fingerprint(h)
         return h.hexdigest()
 
-    def training_digest(self, images: np.ndarray, targets: Any) -> str:
+    def training_digest(self, images: Images, targets: Any) -> str:
         """sha256 of exactly what a model was trained on: ``images`` and their ``targets`` (of this set's kind)."""
-        digest = hashlib.sha256(np.ascontiguousarray(images).data)
+        digest = hashlib.sha256()
+        update_digest(digest, images)
         self.target.digest(digest, targets)
         return digest.hexdigest()
 
@@ -70,9 +74,10 @@ class LabelledSplits:
     def __post_init__(self) -> None:
         from storagebench.errors import StorageBenchError
 
-        if self.train.images.shape[1:] != self.test.images.shape[1:]:
-            raise StorageBenchError(f"{self.source}: train images are {self.train.images.shape[1:]}, test images "
-                                    f"{self.test.images.shape[1:]}; all images must share one size")
+        train, test = self.train.images, self.test.images
+        if image_channels(train) != image_channels(test):
+            raise StorageBenchError(f"{self.source}: train images have {image_channels(train)} channel(s), test "
+                                    f"images {image_channels(test)}; both splits must be gray or both colour")
 
     def split(self, name: str) -> ImageSet:
         return {"train": self.train, "test": self.test}[name]

@@ -20,6 +20,8 @@ from torch import nn
 from storagebench.device import current_device
 from storagebench.errors import StorageBenchError
 from storagebench.tasks.coco import indexed_coco
+from storagebench.images import Images, image_shapes
+from storagebench.tasks.preprocess import prepare_boxes
 from storagebench.tasks.registry import TASKS
 from storagebench.tasks.training import (
     RecipeParams,
@@ -37,6 +39,7 @@ class DetectionParams(RecipeParams):
     epochs: int = 30
     batch_size: int = 16
     lr: float = 2e-3
+    fit: str = "pad"  # with a resize: keep the whole image (and every box), padded to a square
     score_thresh: float = 0.05  # COCO practice: keep low-scoring boxes, AP ranks them
     detections_per_img: int = 100
     eval_batch_size: int = 64
@@ -142,6 +145,9 @@ class Detection(RecipeTask):
     Params = DetectionParams
     metric = "COCO mAP@[.5:.95]"
 
+    def prepare_targets(self, targets: list[np.ndarray], images: Images) -> list[np.ndarray]:
+        return prepare_boxes(targets, image_shapes(images), self.params.preprocess)
+
     def build(self, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
         return build_detector(self.params, in_channels, num_classes, image_hw)
 
@@ -156,7 +162,7 @@ class Detection(RecipeTask):
         return [{k: v.float().cpu().numpy() if k != "labels" else v.cpu().numpy() for k, v in d.items()}
                 for batch in outputs_in_batches(model, images, self.params.eval_batch_size) for d in batch]
 
-    def evaluate(self, model: nn.Module, images: np.ndarray, targets: list[np.ndarray]) -> dict[str, float]:
+    def score(self, model: nn.Module, images: np.ndarray, targets: list[np.ndarray]) -> dict[str, float]:
         num_classes = model.head.classification_head.num_classes  # counts the background
         truth = coco_ground_truth(targets, tuple(images.shape[1:3]), num_classes)
         scores = coco_map(truth, coco_results(self.predict(model, images)))

@@ -41,6 +41,7 @@ class FashionScenesParams:
     train: int = 2000
     test: int = 500
     size: int = 64
+    max_size: int = 0  # > size: each scene's height and width drawn from size..max_size (images of many sizes)
     max_items: int = 4
     seed: int = 0
     # "masks" (segmentation, read as image/mask folders), "boxes" (detection, read as COCO) or "labels"
@@ -54,25 +55,38 @@ class FashionScenesParams:
             return "train and test must be ≥ 1"
         if not 32 <= self.size <= 512:
             return "size must be 32..512"
+        if self.max_size and not self.size < self.max_size <= 2048:
+            return "max_size must be 0 (every scene size × size) or in size+1..2048"
         return None if 1 <= self.max_items <= 8 else "max_items must be 1..8"
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    coarse = Image.fromarray((rng.random((6, 6)) * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC)
-    texture = 15 + 0.2 * np.asarray(coarse, dtype=np.float64) + rng.normal(0, 4, (size, size))
+def _background(rng: np.random.Generator, hw: tuple[int, int]) -> np.ndarray:
+    coarse = Image.fromarray((rng.random((6, 6)) * 255).astype(np.uint8)).resize(hw[::-1], Image.BICUBIC)
+    texture = 15 + 0.2 * np.asarray(coarse, dtype=np.float64) + rng.normal(0, 4, hw)
     return np.clip(texture, 0, 255)
 
 
-def compose_scene(rng: np.random.Generator, items: np.ndarray, labels: np.ndarray, size: int,
-                  max_items: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int, int]]]:
-    """One scene: (gray image, class mask, boxes as (x0, y0, x1, y1, class id) with class id = label + 1)."""
-    canvas, mask = _background(rng, size), np.zeros((size, size), np.uint8)
-    instance = np.zeros((size, size), np.int16)
+def scene_hw(rng: np.random.Generator, size: int, max_size: int) -> tuple[int, int]:
+    """A scene's (height, width): size × size, or each drawn from size..max_size."""
+    if max_size <= size:
+        return size, size
+    h, w = rng.integers(size, max_size + 1, 2)
+    return int(h), int(w)
+
+
+def compose_scene(rng: np.random.Generator, items: np.ndarray, labels: np.ndarray, hw: tuple[int, int],
+                  max_items: int, item_scale: float = 1.0
+                  ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int, int, int]]]:
+    """One scene of ``hw`` pixels: (gray image, class mask, boxes as (x0, y0, x1, y1, class id) with class id =
+    label + 1). Items are 28 px × 0.7..1.3 × ``item_scale``."""
+    (h, w), shortest = hw, min(hw)
+    canvas, mask = _background(rng, hw), np.zeros(hw, np.uint8)
+    instance = np.zeros(hw, np.int16)
     chosen = rng.integers(0, len(items), rng.integers(1, max_items + 1))
     for k, index in enumerate(chosen, start=1):
-        side = min(size, int(round(28 * rng.uniform(0.7, 1.3))))
+        side = min(shortest, int(round(28 * rng.uniform(0.7, 1.3) * item_scale)))
         item = np.asarray(Image.fromarray(items[index]).resize((side, side), Image.BILINEAR), dtype=np.float64)
-        top, left = rng.integers(0, size - side + 1, 2)
+        top, left = rng.integers(0, np.array([h, w]) - side + 1) if h != w else rng.integers(0, h - side + 1, 2)
         region = (slice(top, top + side), slice(left, left + side))
         on = item > ITEM_THRESHOLD
         canvas[region][on], mask[region][on], instance[region][on] = item[on], labels[index] + 1, k
@@ -91,12 +105,13 @@ def _write_split(folder: Path, source: ImageSet, count: int, params: FashionScen
     coco: dict = {"images": [], "annotations": [],
                   "categories": [{"id": i + 1, "name": name} for i, name in enumerate(CLASSES)]}
     for i in range(count):
-        image, mask, boxes = compose_scene(rng, source.images, source.labels, params.size, params.max_items)
+        hw = scene_hw(rng, params.size, params.max_size)
+        image, mask, boxes = compose_scene(rng, source.images, source.labels, hw, params.max_items,
+                                           min(hw) / params.size)
         name = f"{i:06d}.png"
         Image.fromarray(image).save(folder / "images" / name)
         Image.fromarray(mask).save(folder / "masks" / name)
-        coco["images"].append({"id": i + 1, "file_name": f"images/{name}", "width": params.size,
-                               "height": params.size})
+        coco["images"].append({"id": i + 1, "file_name": f"images/{name}", "width": hw[1], "height": hw[0]})
         for x0, y0, x1, y1, category in boxes:
             coco["annotations"].append({"id": len(coco["annotations"]) + 1, "image_id": i + 1,
                                         "category_id": category, "bbox": [x0, y0, x1 - x0, y1 - y0],

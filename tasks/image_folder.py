@@ -1,4 +1,5 @@
-"""Bring-your-own images: ``ROOT/train/<class>/*.png|jpg`` and ``ROOT/test/<class>/*.png|jpg``."""
+"""Bring-your-own images: ``ROOT/train/<class>/*.png|jpg`` and ``ROOT/test/<class>/*.png|jpg``, each kept at its own
+size (a task's ``resize`` brings them to one training size)."""
 from __future__ import annotations
 
 import warnings
@@ -11,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 
 from storagebench.errors import StorageBenchError
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
+from storagebench.images import Images, as_images
 from storagebench.tasks.registry import DATASETS
 
 SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -86,22 +88,18 @@ def to_uint8(image: Image.Image, mode: str, path: Path) -> np.ndarray:
     return np.asarray(image.convert(mode), dtype=np.uint8)
 
 
-def read_same_size(paths: Iterable[Path], mode: str) -> np.ndarray:
-    """Decode each image into ``mode`` and stack them; one whose size differs from the first is one error naming
-    both files, found from its header before it is decoded."""
-    arrays, first = [], None
-    for path in paths:
-        image = open_image(path, first and first[1], first and first[0].name)
-        first = first or (path, image.size)
-        arrays.append(to_uint8(image, mode, path))
-    if first is None:
+def read_images(paths: Iterable[Path], mode: str) -> Images:
+    """Decode each image into ``mode``, each at its own size: one stacked array when they share a size, else
+    ``RaggedImages``."""
+    arrays = [to_uint8(open_image(path), mode, path) for path in paths]
+    if not arrays:
         raise StorageBenchError("no images to read")
-    return np.stack(arrays)
+    return as_images(arrays)
 
 
 @DATASETS.register("image-folder")
 class ImageFolder(Dataset):
-    """Class-per-folder PNG/JPEG images of one size; classes are the train folder names, sorted."""
+    """Class-per-folder PNG/JPEG images of any sizes; classes are the train folder names, sorted."""
 
     Params = ImageFolderParams
 
@@ -118,7 +116,7 @@ class ImageFolder(Dataset):
         if mode == "auto":  # from the headers: nothing is decoded twice
             every = [p for items in listed.values() for p, _ in items]
             mode = "L" if all(open_header(p).mode in GRAY_MODES for p in every) else "RGB"
-        train, test = (ImageSet(read_same_size((p for p, _ in listed[s]), mode),
+        train, test = (ImageSet(read_images((p for p, _ in listed[s]), mode),
                                 np.array([label for _, label in listed[s]], dtype=np.int64))
                        for s in ("train", "test"))
         return LabelledSplits(train, test, classes, str(root))

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from storagebench.images import Images
+from storagebench.tasks.preprocess import prepare_masks
 from storagebench.tasks.registry import TASKS
 from storagebench.tasks.training import RecipeParams, RecipeTask, predict_batches
 
@@ -81,10 +83,13 @@ class Segmentation(RecipeTask):
     metric = "mIoU"
     ignore_index = IGNORE_INDEX
 
+    def prepare_targets(self, targets: Images, images: Images) -> np.ndarray:
+        return prepare_masks(targets, self.params.preprocess)
+
     def build(self, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
         return _Padded(build_unet(self.params, in_channels, num_classes), 2 ** self.params.encoder_depth)
 
-    def evaluate(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    def score(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         num_classes = model.inner.segmentation_head[0].out_channels
         predicted = predict_batches(model, images, self.params.eval_batch_size)
         miou, per_class = mean_iou(confusion_matrix(predicted, targets, num_classes))

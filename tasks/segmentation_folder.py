@@ -9,7 +9,8 @@ import numpy as np
 
 from storagebench.errors import StorageBenchError
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
-from storagebench.tasks.image_folder import open_image, read_same_size
+from storagebench.tasks.image_folder import open_image, read_images
+from storagebench.images import as_images
 from storagebench.tasks.registry import DATASETS
 from storagebench.tasks.targets.masks import Masks
 
@@ -48,21 +49,19 @@ def read_split(split_dir: Path, mode: str) -> ImageSet:
     image_paths = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not image_paths:
         raise StorageBenchError(f"{image_dir}: no .png/.jpg images")
-    images = read_same_size(image_paths, mode)
-    size = (images.shape[2], images.shape[1])
+    images = read_images(image_paths, mode)
     masks = []
-    for path in image_paths:
+    for path, image in zip(image_paths, images):
         mask_path = mask_dir / (path.stem + ".png")
         if not mask_path.is_file():
             raise StorageBenchError(f"{mask_path}: missing mask for {path}")
-        masks.append(_read_mask(mask_path, size, path))
-    masks_array = np.stack(masks)
-    labels = np.array([dominant_class(m) for m in masks_array], dtype=np.int64)
-    return ImageSet(images, labels, Masks(masks_array))
+        masks.append(_read_mask(mask_path, (image.shape[1], image.shape[0]), path))
+    labels = np.array([dominant_class(m) for m in masks], dtype=np.int64)
+    return ImageSet(images, labels, Masks(as_images(masks)))
 
 
 def class_names(splits: tuple[ImageSet, ImageSet], names: list, root: Path) -> tuple[str, ...]:
-    used = max(int(s.target.masks[s.target.masks != IGNORE_INDEX].max(initial=0)) for s in splits) + 1
+    used = max(s.target.largest_class(IGNORE_INDEX) for s in splits) + 1
     if names and len(names) < used:
         raise StorageBenchError(f"{root}: masks use class {used - 1} but [dataset].classes names only {len(names)}")
     return tuple(names) if names else tuple(f"class_{i}" for i in range(used))
@@ -70,7 +69,7 @@ def class_names(splits: tuple[ImageSet, ImageSet], names: list, root: Path) -> t
 
 @DATASETS.register("segmentation-folder")
 class SegmentationFolder(Dataset):
-    """Paired image/mask PNG folders (masks: class indices, 255 = ignore), one size for all."""
+    """Paired image/mask PNG folders (masks: class indices, 255 = ignore), each pair at its own size."""
 
     Params = SegmentationFolderParams
 

@@ -21,6 +21,13 @@ class Task(abc.ABC):
     def steps_for(self, n: int) -> int:
         """Optimizer steps the recipe takes on n training images (recorded with each cell)."""
 
+    def check_images(self, sets: list[tuple[str, Any]]) -> None:
+        """Raise StorageBenchError, before any work, when the task cannot take these (split name, images); by
+        default a task takes images as stored, of one size (``RecipeTask`` declares a preprocessing)."""
+        from storagebench.tasks.preprocess import PreprocessParams, check_sizes
+
+        check_sizes(PreprocessParams(), sets, self.name)
+
     @abc.abstractmethod
     def train(self, images: np.ndarray, targets: np.ndarray, num_classes: int, seed: int) -> Any:
         """Train a fresh model, seeded by ``seed``, on uint8 images and their targets (``ImageSet.targets``: class

@@ -1,4 +1,5 @@
-"""The training loop every task shares: seeded init and batch order, a declared recipe, tensors in memory."""
+"""The training loop every task shares: the task's declared preprocessing (``preprocess.py``), seeded init and
+batch order, a declared recipe, tensors in memory."""
 from __future__ import annotations
 
 import abc
@@ -12,6 +13,8 @@ from torch import nn
 
 from storagebench.device import autocast, current_device
 from storagebench.errors import StorageBenchError
+from storagebench.images import Images, image_channels
+from storagebench.tasks.preprocess import PreprocessParams, check_sizes, prepare_images, prepared_hw
 from storagebench.tasks.task import Task
 
 
@@ -46,11 +49,20 @@ class RecipeParams:
     weight_decay: float = 0.0
     schedule: str = "cosine"
     eval_batch_size: int = 128
+    # how stored images of any size become one training size (preprocess.py); 0: as stored, one size for all
+    resize: int = 0
+    crop: int = 0
+    fit: str = "crop"
 
     model_checks: ClassVar[tuple] = ()  # (predicate on the params, message when it fails)
 
     def check(self) -> str | None:
-        return next((message for ok, message in (*self.model_checks, *RECIPE_CHECKS) if not ok(self)), None)
+        checks = (*self.model_checks, *RECIPE_CHECKS)
+        return next((message for ok, message in checks if not ok(self)), None) or self.preprocess.check()
+
+    @property
+    def preprocess(self) -> PreprocessParams:
+        return PreprocessParams(self.resize, self.crop, self.fit)
 
     def steps_for(self, n: int) -> int:
         if self.steps:
@@ -60,8 +72,10 @@ class RecipeParams:
 
 class RecipeTask(Task):
     """A task trained by ``fit_model`` with the recipe keys of its ``Params`` (a ``RecipeParams``). Subclasses say
-    how to ``build`` the model; the default ``batch_loss`` is cross-entropy of the model's logits against integer
-    targets (class labels, or per-pixel classes with ``ignore_index``)."""
+    how to ``build`` the model and ``score`` it; the default ``batch_loss`` is cross-entropy of the model's logits
+    against integer targets (class labels, or per-pixel classes with ``ignore_index``). Training and evaluation both
+    see the images and targets as the declared preprocessing makes them (``prepare_targets`` transforms a task's
+    targets with their images)."""
 
     ignore_index: ClassVar[int] = -100  # torch's default: no target is ignored
 
@@ -76,11 +90,31 @@ class RecipeTask(Task):
         x, y = to_tensor(images), torch.from_numpy(np.asarray(targets, dtype=np.int64)).to(current_device())
         return lambda idx: nn.functional.cross_entropy(model(x[idx]), y[idx], ignore_index=self.ignore_index)
 
-    def train(self, images: np.ndarray, targets: Any, num_classes: int, seed: int) -> nn.Module:
+    def check_images(self, sets: list[tuple[str, Images]]) -> None:
+        check_sizes(self.params.preprocess, sets, self.name)
+
+    def prepare_targets(self, targets: Any, images: Images) -> Any:
+        """``targets`` of ``images`` (as stored) as they are for the prepared images: class labels do not change."""
+        return targets
+
+    def prepare(self, images: Images, targets: Any) -> tuple[np.ndarray, Any]:
+        """The images and their targets as the model sees them (``preprocess.py``)."""
+        p = self.params.preprocess
+        return prepare_images(images, p), self.prepare_targets(targets, images)
+
+    def train(self, images: Images, targets: Any, num_classes: int, seed: int) -> nn.Module:
         torch.manual_seed(seed)
-        channels = 1 if images.ndim == 3 else images.shape[3]
-        model = self.build(channels, num_classes, (images.shape[1], images.shape[2])).to(current_device())
+        hw = prepared_hw(images, self.params.preprocess)
+        images, targets = self.prepare(images, targets)
+        model = self.build(image_channels(images), num_classes, hw).to(current_device())
         return fit_model(model, len(images), self.params, seed, self.batch_loss(model, images, targets))
+
+    def evaluate(self, model: nn.Module, images: Images, targets: Any) -> dict[str, float]:
+        return self.score(model, *self.prepare(images, targets))
+
+    @abc.abstractmethod
+    def score(self, model: nn.Module, images: np.ndarray, targets: Any) -> dict[str, float]:
+        """Metrics, ``error`` among them, of ``model`` on prepared images and targets."""
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:

@@ -59,6 +59,37 @@ SMALLEST_MODELS = {
 }
 
 
+SCENES_TOML = """
+[benchmark]
+name = "{name}"
+n = {n}
+
+[dataset]
+name = "fashion-scenes"
+target = "{target}"
+root = "{root}"
+{dataset}
+
+[compressor]
+name = "jpegxl"
+effort = 3
+train_levels = ["lossless", 6]
+test_levels = ["lossless", 6]
+
+[task]
+name = "{task}"
+epochs = 1
+{steps}
+{recipe}
+"""
+
+
+def scenes_config(task: str, target: str, root: Path, n: list[int], dataset: str, steps: str, recipe: str) -> str:
+    """A tiny benchmark of ``task`` on fashion-scenes (``dataset``: its size keys) × two JPEG XL levels."""
+    return SCENES_TOML.format(name=f"tiny-{task}", task=task, target=target, root=root, n=n, dataset=dataset,
+                              steps=steps, recipe=recipe)
+
+
 def toml_keys(table: dict) -> str:
     """``key = value`` lines of a flat table of numbers (for a config's [task] section)."""
     return "\n".join(f"{key} = {value}" for key, value in table.items())

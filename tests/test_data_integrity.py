@@ -62,10 +62,10 @@ def test_huge_images_are_refused_from_their_header(tmp_path, side, needle):
         folder_dataset(tmp_path).load()
 
 
-def test_an_image_of_another_size_is_refused_before_it_is_decoded(tmp_path, monkeypatch):
+def test_a_truncated_image_is_one_error_naming_it(tmp_path):
     write_folder(tmp_path, [np.zeros((28, 28), np.uint8)] * 2)
-    (tmp_path / "train" / "c1" / "1.png").write_bytes(png_header_only(3000, 3000))  # undecodable past its header
-    with pytest.raises(StorageBenchError, match=r"1.png: size \(3000, 3000\) differs from 0.png \(28, 28\)"):
+    (tmp_path / "train" / "c1" / "1.png").write_bytes(png_header_only(300, 300))  # undecodable past its header
+    with pytest.raises(StorageBenchError, match=r"c1/1.png: not a readable image"):
         folder_dataset(tmp_path).load()
 
 

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from storagebench.errors import StorageBenchError
-from storagebench.tasks import DATASETS
+from storagebench.tasks import DATASETS, TASKS
 
 
 def make_folder(root, size=(12, 10), mode="L", classes=("cat", "dog"), per_class=3):
@@ -34,20 +34,23 @@ def test_rgb_folder_is_rgb_and_mode_can_force_gray(tmp_path):
     assert load(root, mode="L").train.images.shape == (6, 10, 12)
 
 
-def test_image_of_another_size_is_named(tmp_path):
+def test_an_image_of_another_size_is_kept_at_its_size(tmp_path):
     root = make_folder(tmp_path)
-    Image.new("L", (5, 5)).save(root / "train" / "dog" / "odd.png")
-    with pytest.raises(StorageBenchError, match="odd.png: size"):
-        load(root)
+    Image.new("L", (5, 7)).save(root / "train" / "dog" / "odd.png")
+    train = load(root).train
+    assert len(train) == 7 and sorted({image.shape for image in train.images}) == [(7, 5), (10, 12)]
 
 
-def test_train_and_test_of_different_sizes(tmp_path):
+def test_train_and_test_of_different_sizes_need_a_declared_resize(tmp_path):
     make_folder(tmp_path / "a")
     make_folder(tmp_path / "b", size=(8, 8))
     (tmp_path / "a" / "test").rename(tmp_path / "a" / "old-test")
     (tmp_path / "b" / "test").rename(tmp_path / "a" / "test")
-    with pytest.raises(StorageBenchError, match=r"train images are \(10, 12\), test images \(8, 8\)"):
-        load(tmp_path / "a")
+    splits = load(tmp_path / "a")
+    sets = [("train", splits.train.images), ("test", splits.test.images)]
+    with pytest.raises(StorageBenchError, match=r"2 different sizes \(train 10×12, test 8×8\).*declare \[task\].resize"):
+        TASKS.create("classification", {}, "[task]").check_images(sets)
+    TASKS.create("classification", {"resize": 8}, "[task]").check_images(sets)
 
 
 def test_test_class_missing_from_train(tmp_path):

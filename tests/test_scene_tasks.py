@@ -3,34 +3,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import SMALLEST_MODELS, run_cli, toml_keys
-
-SCENES_CONFIG = """
-[benchmark]
-name = "tiny-{task}"
-n = [30, 60, 90]
-
-[dataset]
-name = "fashion-scenes"
-target = "{target}"
-root = "{root}"
-train = 90
-test = 30
-size = {size}
-
-[compressor]
-name = "jpegxl"
-effort = 3
-train_levels = ["lossless", 6]
-test_levels = ["lossless", 6]
-
-[task]
-name = "{task}"
-epochs = 1
-min_steps = 10
-{recipe}
-"""
-
+from conftest import SMALLEST_MODELS, run_cli, scenes_config, toml_keys
 
 # (task, target, scene size, a metric every evaluation records, least label bytes per training image, curves?).
 # Ten steps of detection learn nothing, so its fit has no n term and curves rightly refuses to allocate; the
@@ -41,8 +14,9 @@ min_steps = 10
 ])
 def test_scene_task_runs_on_the_same_harness(tmp_path, cli_env, task, target, size, metric, label_bytes, curves):
     config = tmp_path / f"{task}.toml"
-    config.write_text(SCENES_CONFIG.format(task=task, target=target, root=tmp_path / "scenes", size=size,
-                                           recipe=toml_keys(SMALLEST_MODELS[task])))
+    config.write_text(scenes_config(task, target, tmp_path / "scenes", [30, 60, 90],
+                                    f"train = 90\ntest = 30\nsize = {size}", "min_steps = 10",
+                                    toml_keys(SMALLEST_MODELS[task])))
     result = run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path)
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:

@@ -56,7 +56,7 @@ def test_folder_reader_accepts_gray_and_palette_masks(tmp_path):
 
 @pytest.mark.parametrize("split, folder, name, message", [
     ("train", "masks", "2.png", r"masks/2.png: size \(10, 10\) differs from its image 2.png \(16, 12\)"),
-    ("test", "images", "3.png", r"3.png: size \(10, 10\) differs from 0.png \(16, 12\)"),
+    ("test", "images", "3.png", r"masks/3.png: size \(16, 12\) differs from its image 3.png \(10, 10\)"),
 ])
 def test_a_file_of_the_wrong_size_is_named(tmp_path, split, folder, name, message):
     write_pairs(tmp_path, "train")
@@ -88,8 +88,8 @@ def test_scene_composition_is_deterministic_and_consistent():
     items = np.zeros((5, 28, 28), np.uint8)
     items[:, 6:22, 8:20] = 200
     labels = np.arange(5)
-    one = compose_scene(np.random.default_rng(3), items, labels, 64, 4)
-    two = compose_scene(np.random.default_rng(3), items, labels, 64, 4)
+    one = compose_scene(np.random.default_rng(3), items, labels, (64, 64), 4)
+    two = compose_scene(np.random.default_rng(3), items, labels, (64, 64), 4)
     assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1]) and one[2] == two[2]
     image, mask, boxes = one
     assert boxes and set(np.unique(mask)) <= {0} | {b[4] for b in boxes}

@@ -24,6 +24,7 @@ from storagebench.benchmarks.harness.reduced_store import ReducedStore
 from storagebench.benchmarks.harness.rows import CurveCellRow, ReducedCellRow
 from storagebench.benchmarks.harness.runner import (
     Plan,
+    check_task_images,
     one_thread_per_cell,
     open_results,
     parse_levels,
@@ -118,6 +119,11 @@ def make_reduction_plan(config: ReductionConfig, data: str | None = None,
     if not splits.train.target.per_class_only:
         raise StorageBenchError(f"{source}: [dataset]: reduction benchmarks need a classification dataset (this one "
                                 f"has {splits.train.target.kind})")
+    preprocess = getattr(task.params, "preprocess", None)
+    if preprocess is not None and preprocess.changes_size:
+        raise StorageBenchError(f"{source}: [task]: reducers make images at the stored size, so a reduction "
+                                f"benchmark trains on images as stored: remove [task].resize and crop")
+    check_task_images(task, splits, source)
     resolved = dataclasses.replace(
         config, reducers=tuple(specs), dataset_params=dataclasses.asdict(dataset.params),
         task_params=dataclasses.asdict(task.params),

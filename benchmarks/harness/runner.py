@@ -83,6 +83,14 @@ def parse_levels(codec: ImageCodec, values: Iterable[Any], where: str) -> list[L
     return levels
 
 
+def check_task_images(task: Task, splits: LabelledSplits, source: str) -> None:
+    """The task can take the data's images (their sizes against its preprocessing), before anything is written."""
+    try:
+        task.check_images([("train", splits.train.images), ("test", splits.test.images)])
+    except StorageBenchError as exc:
+        raise StorageBenchError(f"{source}: {exc}") from None
+
+
 def make_plan(config: BenchmarkConfig, data: str | None = None) -> Plan:
     """Resolve names, validate every value and load the data; raise StorageBenchError before any write."""
     dataset_params = {**config.dataset_params, **({"path": data} if data else {})}
@@ -95,6 +103,7 @@ def make_plan(config: BenchmarkConfig, data: str | None = None) -> Plan:
         raise StorageBenchError(f"{config.source}: [compressor].test_levels must include the original format "
                                 f"{codec.original_level!r}: the scaling-law fit uses it")
     splits = dataset.load()
+    check_task_images(task, splits, config.source)
     if max(config.n) > len(splits.train):
         raise StorageBenchError(f"{config.source}: [benchmark].n: {max(config.n)} is larger than the training "
                                 f"split ({len(splits.train)} images)")

@@ -30,6 +30,7 @@ from storagebench.malloc import tune_malloc
 from storagebench.parallel import parallel_map
 from storagebench.paths import cache_home
 from storagebench.provenance import stable_hash
+from storagebench.images import Images, as_images, concatenate, image_shapes, pixel_shape, same_pixels
 
 CHUNK = 64  # items per task handed to a worker: large enough to amortise the hand-off, small for a smooth bar
 
@@ -71,7 +72,7 @@ def summarise_info(info: list[dict[str, float]]) -> tuple[dict[str, list[float]]
     return columns, summary
 
 
-def _decode_chunk(job: dict[str, Any], bounds: tuple[int, int]) -> np.ndarray:
+def _decode_chunk(job: dict[str, Any], bounds: tuple[int, int]) -> Images:
     blob, starts, ends, codec, level = job["blob"], job["starts"], job["ends"], job["codec"], job["level"]
     tune_malloc()
     decoded: list[np.ndarray] = []
@@ -84,17 +85,28 @@ def _decode_chunk(job: dict[str, Any], bounds: tuple[int, int]) -> np.ndarray:
             raise StorageBenchError(f"{codec.name}: decoding item {j} at level {item_level(level, j)!r} failed "
                                     f"({type(exc).__name__}: {exc}); a decoder is given only the bitstream, the level "
                                     f"and the state the codec declares (fitted_state)") from None
-    return checked_stack(decoded, bounds[0], job["shape"], codec.name)
+    return checked_images(decoded, bounds[0], job["shapes"][bounds[0]:bounds[1]], codec.name)
 
 
-def checked_stack(decoded: list[np.ndarray], first: int, shape: tuple[int, ...], name: str) -> np.ndarray:
-    """The decoded items (``first``.. of a set) as one array, each checked to be uint8 of the encoded shape."""
-    wrong = next((j for j, image in enumerate(decoded) if image.shape != shape or image.dtype != np.uint8), None)
+def checked_images(decoded: list[np.ndarray], first: int, shapes: np.ndarray, name: str) -> Images:
+    """The decoded items (``first``.. of a set) as one set of images, each checked to be uint8 of the shape it was
+    encoded at (``shapes``: one row per item)."""
+    wrong = next((j for j, image in enumerate(decoded)
+                  if image.shape != tuple(shapes[j]) or image.dtype != np.uint8), None)
     if wrong is not None:
         image = decoded[wrong]
         raise StorageBenchError(f"{name} decoded item {first + wrong} to {image.dtype} {image.shape}, expected uint8 "
-                                f"{shape}")
-    return np.stack(decoded)
+                                f"{tuple(int(v) for v in shapes[wrong])}")
+    return as_images(decoded) if decoded else np.zeros((0, *shapes.shape[1:]), np.uint8)
+
+
+def manifest_shapes(images: Images, indices: np.ndarray) -> dict[str, Any]:
+    """How a manifest records the encoded items' shapes: one ``item_shape`` when the set has one size, else
+    ``item_shapes``, one per item."""
+    shape = pixel_shape(images)
+    if shape is not None:
+        return {"item_shape": list(shape)}
+    return {"item_shapes": image_shapes(images)[indices].tolist()}
 
 
 @dataclass(frozen=True)
@@ -143,34 +155,42 @@ class StoredSet:
         blob, ends = self.blob(), np.cumsum(self.sizes)
         return [blob[start:end].tobytes() for start, end in zip(np.r_[0, ends[:-1]], ends)]
 
+    @functools.cached_property
+    def item_shapes(self) -> np.ndarray:
+        """Each stored item's decoded shape, one row per item."""
+        if "item_shapes" in self.manifest:
+            return np.asarray(self.manifest["item_shapes"], dtype=np.int64).reshape(len(self.sizes), -1)
+        shape = np.asarray(self.manifest["item_shape"], dtype=np.int64)
+        return np.tile(shape, (len(self.sizes), 1))
+
     @property
     def levels(self) -> Level | list[Level]:
         """The level every item was encoded at, or each item's own."""
         return self.manifest.get("item_levels", self.manifest["level"])
 
-    def decode(self, codec: Decoder, workers: int) -> np.ndarray:
+    def decode(self, codec: Decoder, workers: int) -> Images:
         """Decode every item, in parallel, into one uint8 array: the exact arrays training will see. ``codec`` is
         a restored instance (a built-in), or a contained decoder (``compressors/decoding.py``)."""
         level, count = self.levels, len(self.sizes)
         desc = f"decode {self.manifest['split']} {describe_level(level)}"
         if isinstance(codec, ContainedDecoder):
             decoded = decode_many(codec, self.bitstreams(), [item_level(level, j) for j in range(count)], desc, workers)
-            return checked_stack(decoded, 0, tuple(self.manifest["item_shape"]), codec.name)
+            return checked_images(decoded, 0, self.item_shapes, codec.name)
         ends = np.cumsum(self.sizes)
         job = {"blob": self.blob(), "starts": ends - self.sizes, "ends": ends, "codec": codec, "level": level,
-               "shape": tuple(self.manifest["item_shape"])}
+               "shapes": self.item_shapes}
         parts = list(parallel_map(_decode_chunk, job, _chunks(count), workers=workers, total=count, desc=desc,
                                   unit="img", weight=lambda b: b[1] - b[0]))
-        return np.concatenate(parts)  # every item checked for shape and dtype where it was decoded
+        return concatenate(parts)  # every item checked for shape and dtype where it was decoded
 
 
-def decode_verified(entry: StoredSet, decoder: Decoder, images: np.ndarray, workers: int) -> np.ndarray:
+def decode_verified(entry: StoredSet, decoder: Decoder, images: Images, workers: int) -> Images:
     """``entry.decode`` by ``decoder`` (an instance restored from declared state, never the one that encoded). An
     entry at the lossless level must also give back its source ``images`` bit for bit: a "lossless" that is not
     would pass for the original format and move every baseline."""
     decoded = entry.decode(decoder, workers)
     if entry.manifest["level"] == LOSSLESS:
-        changed = np.flatnonzero((decoded != images[entry.dataset_index]).reshape(len(decoded), -1).any(axis=1))
+        changed = np.flatnonzero(~same_pixels(decoded, images[entry.dataset_index]))
         if len(changed):
             raise StorageBenchError(f"{decoder.name}: its {LOSSLESS!r} level changed the pixels of {len(changed)} of "
                                     f"{len(decoded)} {entry.manifest['split']} images (the first: dataset index "
@@ -197,7 +217,7 @@ class CompressedSetStore:
         manifest = read_manifest(path, ("bitstreams.bin",))
         return None if manifest is None else StoredSet(path, manifest)
 
-    def ensure(self, images: np.ndarray, indices: np.ndarray, codec: ImageCodec, level: Level | list[Level], *,
+    def ensure(self, images: Images, indices: np.ndarray, codec: ImageCodec, level: Level | list[Level], *,
                fingerprint: str, split: str, workers: int) -> tuple[StoredSet, bool]:
         """The entry for ``images[indices]`` at ``level`` (or one level per index), encoding it first if absent;
         also says whether it did. A codec may give items of one level their own levels (``item_levels``)."""
@@ -209,7 +229,7 @@ class CompressedSetStore:
             return found, False
         return self._encode(images, np.asarray(indices), codec, level, key, workers), True
 
-    def _encode(self, images: np.ndarray, indices: np.ndarray, codec: ImageCodec, level: Level | list[Level],
+    def _encode(self, images: Images, indices: np.ndarray, codec: ImageCodec, level: Level | list[Level],
                 key: dict[str, Any], workers: int) -> StoredSet:
         started = time.perf_counter()
         per_item = level if isinstance(level, list) else codec.item_levels(level, len(indices))
@@ -222,7 +242,7 @@ class CompressedSetStore:
         info, info_summary = summarise_info([item for _, item in encoded])
         manifest = {
             "format": 1, "key": key, "split": key["split"], "level": level, "count": len(streams),
-            "item_shape": list(images.shape[1:]), "total_bytes": sum(map(len, streams)),
+            **manifest_shapes(images, indices), "total_bytes": sum(map(len, streams)),
             "sizes": [len(s) for s in streams], "sha256": [hashlib.sha256(s).hexdigest() for s in streams],
             "dataset_index": indices.tolist(), "library_versions": codec.library_versions(),
             "encode_seconds": round(time.perf_counter() - started, 3), "workers": workers,

@@ -26,7 +26,7 @@ def scenes(count: int, size: int) -> tuple[np.ndarray, list[np.ndarray]]:
     items[:, 4:24, 6:22] = rng.integers(60, 255, (10, 20, 16))
     images, boxes = [], []
     for _ in range(count):
-        image, _, image_boxes = compose_scene(rng, items, np.arange(10), size, 4)
+        image, _, image_boxes = compose_scene(rng, items, np.arange(10), (size, size), 4)
         images.append(image)
         boxes.append(np.array(image_boxes, np.float32).reshape(-1, 5))
     return np.stack(images), boxes
