@@ -17,6 +17,7 @@ perf: setup
 	.venv/bin/python benchmarks/perf/training.py
 	.venv/bin/python benchmarks/perf/precision.py
 	.venv/bin/python benchmarks/perf/end_to_end.py --ray
+	.venv/bin/python benchmarks/perf/store_index.py
 
 # leaderboard/entries/: the ten built-ins submitted on benchmarks/leaderboard.toml (grid, protocol, entry)
 entries: setup

@@ -61,3 +61,9 @@ def test_recipe_study_trains_every_candidate_of_a_task_and_prints_its_table(tmp_
     negative = subprocess.run([sys.executable, str(PERF / "recipes.py"), "segmentation", "--n", "20", "-5"],
                               capture_output=True, text=True, timeout=60)
     assert negative.returncode == 2 and "--n -5: a number of scenes is ≥ 0" in negative.stderr
+
+
+def test_store_index_perf_opens_an_entry_and_reads_one_image_both_ways():
+    out = run_script("store_index.py", "--items", "3000", "--workers", "1")
+    assert "open + read one image (binary index)   :" in out and "(format, shape, bytes: 2 (8, 8)" in out
+    assert "open + read one image (format-1 JSON)  :" in out and "(format, shape, bytes: 1 (8, 8)" in out

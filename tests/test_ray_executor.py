@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import INVERT_PLUGIN, processes_with, run_cli, write_config
 
+from storagebench.benchmarks.harness.store import StoredSet
+
 pytest.importorskip("ray")
 
 GRID = dict(seeds="[0, 1]", n="[40, 80]", train_levels='["lossless", 4]', min_steps=60)
@@ -33,8 +35,8 @@ def results(out: Path) -> dict[str, list[dict]]:
 
 def stored_bitstreams(cache: Path) -> dict[str, list[str]]:
     """Each store entry's per-item sha256, by entry key."""
-    manifests = [json.loads(p.read_text()) for p in (cache / "store").glob("*/manifest.json")]
-    return {json.dumps(m["key"], sort_keys=True): m["sha256"] for m in manifests}
+    entries = [StoredSet(p.parent, json.loads(p.read_text())) for p in (cache / "store").glob("*/manifest.json")]
+    return {json.dumps(e.manifest["key"], sort_keys=True): e.index["sha256"].tolist() for e in entries}
 
 
 def run_record(out: Path) -> list[dict]:

@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import imagecodecs
@@ -32,8 +33,8 @@ def test_manifest_bytes_equal_stored_bitstreams_and_decode_reproduces(tmp_path, 
     entry, encoded = ensure(store, images, codec, 4.0, indices)
     assert encoded
     manifest = json.loads((entry.path / "manifest.json").read_text())
-    assert sum(manifest["sizes"]) == manifest["total_bytes"] == entry.bitstreams_path.stat().st_size
-    assert manifest["dataset_index"] == indices.tolist()
+    assert entry.sizes.sum() == manifest["total_bytes"] == entry.bitstreams_path.stat().st_size
+    assert entry.dataset_index.tolist() == indices.tolist()
     streams = entry.bitstreams()
     expected = np.stack([imagecodecs.jpegxl_decode(s) for s in streams])
     assert np.array_equal(entry.decode(codec, workers=2), expected)
@@ -74,3 +75,28 @@ def test_corrupt_entry_is_detected(tmp_path, images, codec):
     entry.bitstreams_path.write_bytes(bytes(blob[:-3]))
     with pytest.raises(StorageBenchError, match="corrupt cache entry"):
         entry.decode(codec, workers=1)
+
+
+def test_one_item_reads_alone_and_an_edited_index_is_refused(tmp_path, images, codec):
+    entry, _ = ensure(CompressedSetStore(tmp_path), images, codec, 4.0, np.arange(30))
+    streams = entry.bitstreams()
+    assert entry.item_bytes(17) == streams[17] and entry.item_bytes(0) == streams[0]
+    index = bytearray((entry.path / "index.npy").read_bytes())
+    index[-1] ^= 0xFF  # the last item's shape
+    (entry.path / "index.npy").write_bytes(bytes(index))
+    with pytest.raises(StorageBenchError, match="index.npy does not match its manifest's sha256"):
+        CompressedSetStore(tmp_path).lookup(entry.manifest["key"]).sizes  # noqa: B018
+
+
+def test_entries_of_format_1_with_json_lists_still_read(tmp_path, images, codec):
+    """A cache written before the binary index: sizes, sha256, dataset indices and the shape in manifest.json."""
+    entry, _ = ensure(CompressedSetStore(tmp_path), images, codec, 4.0, np.arange(12))
+    old = {**entry.manifest, "format": 1, "sizes": entry.sizes.tolist(), "dataset_index": entry.dataset_index.tolist(),
+           "sha256": [hashlib.sha256(s).hexdigest() for s in entry.bitstreams()],
+           "item_shape": list(images.images.shape[1:])}
+    del old["index_sha256"]
+    (entry.path / "index.npy").unlink()
+    (entry.path / "manifest.json").write_text(json.dumps(old))
+    again = CompressedSetStore(tmp_path).lookup(entry.manifest["key"])
+    assert again.manifest["format"] == 1 and again.item_bytes(5) == entry.bitstreams()[5]
+    assert np.array_equal(again.decode(codec, workers=1), entry.decode(codec, workers=1))

@@ -10,6 +10,7 @@ import pytest
 from conftest import SMALLEST_MODELS, run_cli, scenes_config, toml_keys
 from PIL import Image
 
+from storagebench.benchmarks.harness.store import StoredSet
 from storagebench.compressors import COMPRESSORS, LOSSLESS
 from storagebench.errors import StorageBenchError
 from storagebench.images import RaggedImages, as_images, same_pixels, update_digest
@@ -113,10 +114,11 @@ def test_scenes_of_many_sizes_run_end_to_end_with_l_from_whole_images(tmp_path, 
             subset = stratified_order(splits.train.labels, 0)[:n]
             assert per_image == pytest.approx(np.mean([len(codec.encode(splits.train.images[i], LOSSLESS))
                                                        for i in subset]))
-    manifests = [json.loads(p.read_text()) for p in (tmp_path / "cache" / "store").glob("*/manifest.json")]
-    train = [m for m in manifests if m["split"] == "train"]
-    assert train and all(m["item_shapes"] == [list(splits.train.images[i].shape) for i in m["dataset_index"]]
-                         for m in train)
+    entries = [StoredSet(p.parent, json.loads(p.read_text()))
+               for p in (tmp_path / "cache" / "store").glob("*/manifest.json")]
+    train = [e for e in entries if e.manifest["split"] == "train"]
+    assert train and all(e.item_shapes.tolist() == [list(splits.train.images[i].shape) for i in e.dataset_index]
+                         for e in train)
 
 
 def test_mixed_sizes_without_a_resize_stop_before_anything_is_written(tmp_path, cli_env):

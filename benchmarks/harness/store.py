@@ -2,7 +2,8 @@
 compressor name, version, parameters, level) into a content-addressed cache folder
 
     <root>/<key>/bitstreams.bin   the real bitstreams, back to back
-    <root>/<key>/manifest.json    per-item byte counts and sha256, the key, library versions
+    <root>/<key>/index.npy        per item: offset, byte count, dataset index, sha256, decoded shape (store_index.py)
+    <root>/<key>/manifest.json    the key, the level, the index's sha256, library versions
 
 written to a temporary folder and renamed into place, so an entry is either complete or absent.
 """
@@ -21,6 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from storagebench.benchmarks.harness.store_index import (
+    FORMAT,
+    INDEX_FILE,
+    build_index,
+    index_bytes,
+    item_sha256,
+    item_shapes,
+    load_index,
+)
 from storagebench.compressors import LOSSLESS, ImageCodec, Level, level_label
 from storagebench.compressors.decoding import ContainedDecoder, Decoder, decode_many
 from storagebench.compressors.protocol import exact_bytes
@@ -30,7 +40,7 @@ from storagebench.malloc import tune_malloc
 from storagebench.parallel import parallel_map
 from storagebench.paths import cache_home
 from storagebench.provenance import stable_hash
-from storagebench.images import Images, as_images, concatenate, image_shapes, pixel_shape, same_pixels
+from storagebench.images import Images, as_images, concatenate, image_shapes, same_pixels
 
 CHUNK = 64  # items per task handed to a worker: large enough to amortise the hand-off, small for a smooth bar
 
@@ -100,15 +110,6 @@ def checked_images(decoded: list[np.ndarray], first: int, shapes: np.ndarray, na
     return as_images(decoded) if decoded else np.zeros((0, *shapes.shape[1:]), np.uint8)
 
 
-def manifest_shapes(images: Images, indices: np.ndarray) -> dict[str, Any]:
-    """How a manifest records the encoded items' shapes: one ``item_shape`` when the set has one size, else
-    ``item_shapes``, one per item."""
-    shape = pixel_shape(images)
-    if shape is not None:
-        return {"item_shape": list(shape)}
-    return {"item_shapes": image_shapes(images)[indices].tolist()}
-
-
 @dataclass(frozen=True)
 class StoredSet:
     """One complete cache entry. ``sizes[i]`` is the byte length of item i, whose dataset index is
@@ -118,12 +119,22 @@ class StoredSet:
     manifest: dict[str, Any]
 
     @functools.cached_property
+    def index(self) -> np.ndarray:
+        """The per-item records (``store_index.py``), memory-mapped and checked against the manifest."""
+        return load_index(self.path, self.manifest)
+
+    @functools.cached_property
     def sizes(self) -> np.ndarray:
-        return np.asarray(self.manifest["sizes"], dtype=np.int64)
+        return np.asarray(self.index["size"], dtype=np.int64)
 
     @functools.cached_property
     def dataset_index(self) -> np.ndarray:
-        return np.asarray(self.manifest["dataset_index"], dtype=np.int64)
+        return np.asarray(self.index["dataset_index"], dtype=np.int64)
+
+    @functools.cached_property
+    def item_shapes(self) -> np.ndarray:
+        """Each stored item's decoded shape, one row per item."""
+        return item_shapes(self.index)
 
     @property
     def bitstreams_path(self) -> Path:
@@ -133,35 +144,45 @@ class StoredSet:
     def manifest_sha256(self) -> str:
         return hashlib.sha256((self.path / "manifest.json").read_bytes()).hexdigest()
 
+    def _missing_bitstreams(self) -> StorageBenchError:
+        return StorageBenchError(f"{self.path}: bitstreams.bin missing from the cache entry; delete the folder and "
+                                 f"re-run")
+
+    def _damaged(self, i: int) -> StorageBenchError:
+        return StorageBenchError(f"{self.path}: item {i} does not match its sha256; delete the folder and re-run")
+
+    def item_bytes(self, i: int) -> bytes:
+        """Item ``i``'s bitstream alone, read from where the index says and checked against its sha256."""
+        start, size = int(self.index["offset"][i]), int(self.index["size"][i])
+        try:
+            with open(self.bitstreams_path, "rb") as f:
+                stream = os.pread(f.fileno(), size, start)
+        except FileNotFoundError:
+            raise self._missing_bitstreams() from None
+        if hashlib.sha256(stream).hexdigest() != item_sha256(self.index, i):
+            raise self._damaged(i)
+        return stream
+
     def blob(self) -> np.ndarray:
-        """All stored bitstreams back to back (uint8), each checked against its manifest sha256."""
+        """All stored bitstreams back to back (uint8), each checked against its sha256."""
         try:
             blob = np.frombuffer(self.bitstreams_path.read_bytes(), dtype=np.uint8)
         except FileNotFoundError:
-            raise StorageBenchError(f"{self.path}: bitstreams.bin missing from the cache entry; delete the folder "
-                                    f"and re-run") from None
+            raise self._missing_bitstreams() from None
         ends = np.cumsum(self.sizes)
         if len(blob) != (ends[-1] if len(ends) else 0):
-            raise StorageBenchError(f"{self.path}: corrupt cache entry ({len(blob)} bytes stored, manifest "
+            raise StorageBenchError(f"{self.path}: corrupt cache entry ({len(blob)} bytes stored, its index "
                                     f"says {int(ends[-1])}); delete the folder and re-run")
-        for i, (start, end, digest) in enumerate(zip(np.r_[0, ends[:-1]], ends, self.manifest["sha256"])):
-            if hashlib.sha256(blob[start:end]).hexdigest() != digest:
-                raise StorageBenchError(f"{self.path}: item {i} does not match its sha256; delete the folder "
-                                        f"and re-run")
+        digests = self.index["sha256"]
+        for i, (start, end) in enumerate(zip(ends - self.sizes, ends)):
+            if hashlib.sha256(blob[start:end]).digest() != digests[i].tobytes():
+                raise self._damaged(i)
         return blob
 
     def bitstreams(self) -> list[bytes]:
-        """The stored bitstreams, each checked against its manifest sha256."""
+        """The stored bitstreams, each checked against its sha256."""
         blob, ends = self.blob(), np.cumsum(self.sizes)
-        return [blob[start:end].tobytes() for start, end in zip(np.r_[0, ends[:-1]], ends)]
-
-    @functools.cached_property
-    def item_shapes(self) -> np.ndarray:
-        """Each stored item's decoded shape, one row per item."""
-        if "item_shapes" in self.manifest:
-            return np.asarray(self.manifest["item_shapes"], dtype=np.int64).reshape(len(self.sizes), -1)
-        shape = np.asarray(self.manifest["item_shape"], dtype=np.int64)
-        return np.tile(shape, (len(self.sizes), 1))
+        return [blob[start:end].tobytes() for start, end in zip(ends - self.sizes, ends)]
 
     @property
     def levels(self) -> Level | list[Level]:
@@ -240,20 +261,20 @@ class CompressedSetStore:
             for s in part]
         streams = [stream for stream, _ in encoded]
         info, info_summary = summarise_info([item for _, item in encoded])
+        index = index_bytes(build_index(streams, indices, image_shapes(images)[indices]))
         manifest = {
-            "format": 1, "key": key, "split": key["split"], "level": level, "count": len(streams),
-            **manifest_shapes(images, indices), "total_bytes": sum(map(len, streams)),
-            "sizes": [len(s) for s in streams], "sha256": [hashlib.sha256(s).hexdigest() for s in streams],
-            "dataset_index": indices.tolist(), "library_versions": codec.library_versions(),
+            "format": FORMAT, "key": key, "split": key["split"], "level": level, "count": len(streams),
+            "total_bytes": sum(map(len, streams)), "index_sha256": hashlib.sha256(index).hexdigest(),
+            "library_versions": codec.library_versions(),
             "encode_seconds": round(time.perf_counter() - started, 3), "workers": workers,
             **({"item_levels": per_item} if per_item is not level else {}),
             **({"item_info": info, "info_summary": info_summary} if info else {}),
         }
-        return self._commit(stable_hash(key), streams, manifest)
+        return self._commit(stable_hash(key), {"bitstreams.bin": b"".join(streams), INDEX_FILE: index}, manifest)
 
-    def _commit(self, digest: str, streams: list[bytes], manifest: dict[str, Any]) -> StoredSet:
+    def _commit(self, digest: str, payload: dict[str, bytes], manifest: dict[str, Any]) -> StoredSet:
         final = self.root / digest
-        commit_folder(final, {"bitstreams.bin": b"".join(streams), "manifest.json": json.dumps(manifest).encode()})
+        commit_folder(final, {**payload, "manifest.json": json.dumps(manifest).encode()})
         return StoredSet(final, json.loads((final / "manifest.json").read_text()))
 
 
