@@ -6,6 +6,7 @@ treat them alike; only a task's preprocessing (``tasks/preprocess.py``) turns th
 """
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Union
 
@@ -74,7 +75,46 @@ class RaggedImages:
         return 1 if self.shapes.shape[1] == 2 else int(self.shapes[0, 2])
 
 
-Images = Union[np.ndarray, RaggedImages]
+class LazyImages(abc.ABC):
+    """Images read on access, never held together (a store entry too large to decode into memory: the harness's
+    ``StoredImages``). Picklable and cheap to pickle, so DataLoader workers read them themselves."""
+
+    dtype = np.dtype(np.uint8)
+
+    @abc.abstractmethod
+    def __len__(self) -> int: ...
+
+    @abc.abstractmethod
+    def item(self, i: int) -> np.ndarray:
+        """Image ``i``, decoded."""
+
+    @abc.abstractmethod
+    def subset(self, positions: np.ndarray) -> LazyImages:
+        """The images at ``positions``, still unread."""
+
+    @property
+    @abc.abstractmethod
+    def shapes(self) -> np.ndarray:
+        """N×2 or N×3: each image's decoded shape, known without decoding."""
+
+    @abc.abstractmethod
+    def update_digest(self, hasher: Any) -> None:
+        """Add what names these images' content (without decoding them) to a sha256."""
+
+    def __getitem__(self, index: Any) -> Union[np.ndarray, LazyImages]:
+        if isinstance(index, (int, np.integer)):
+            return self.item(range(len(self))[index])
+        return self.subset(np.arange(len(self))[index])
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self.item(i) for i in range(len(self)))
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.shapes.shape[1] == 2 else int(self.shapes[0, 2])
+
+
+Images = Union[np.ndarray, RaggedImages, LazyImages]
 
 
 def as_images(arrays: Iterable[np.ndarray]) -> Images:
@@ -95,7 +135,12 @@ def concatenate(parts: list[Images]) -> Images:
 
 
 def is_ragged(images: Images) -> bool:
-    return isinstance(images, RaggedImages)
+    """Not one stacked array: images of their own sizes (``RaggedImages``) or read on access (``LazyImages``)."""
+    return isinstance(images, (RaggedImages, LazyImages))
+
+
+def is_lazy(images: Images) -> bool:
+    return isinstance(images, LazyImages)
 
 
 def image_channels(images: Images) -> int:
@@ -137,7 +182,9 @@ def centre_crops(images: Images, most: int) -> np.ndarray:
 
 def update_digest(hasher: Any, images: Images) -> None:
     """Add the images' shapes and pixels to a sha256 (what makes two sets the same content)."""
-    if is_ragged(images):
+    if is_lazy(images):
+        images.update_digest(hasher)
+    elif is_ragged(images):
         hasher.update(np.ascontiguousarray(images.shapes).data)
         hasher.update(np.ascontiguousarray(images.buffer).data)
     else:
@@ -146,7 +193,7 @@ def update_digest(hasher: Any, images: Images) -> None:
 
 def same_pixels(a: Images, b: Images) -> np.ndarray:
     """Per image: whether a[i] and b[i] are the same shape and pixels (bool, N)."""
-    if not is_ragged(a) and not is_ragged(b):
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         if a.shape != b.shape:
             return np.zeros(len(a), dtype=bool)
         return ~(a != b).reshape(len(a), -1).any(axis=1)

@@ -121,7 +121,7 @@ def read_split(split_dir: Path, mode: str) -> tuple[ImageSet, dict[int, str]]:
     images = as_images([to_uint8(open_image(file, (info["width"], info["height"]), f"the size {path.name} gives"),
                                  mode, file) for file, info in zip(files, infos)])
     labels = np.array([int(b[0, 4]) if len(b) else 0 for b in boxes], dtype=np.int64)
-    return ImageSet(images, labels, Boxes(tuple(boxes))), categories
+    return ImageSet(images, labels, Boxes(tuple(boxes)), tuple(map(str, files))), categories
 
 
 @DATASETS.register("coco")

@@ -25,6 +25,7 @@ class ImageSet:
     images: Images
     labels: np.ndarray
     target: Targets = field(default_factory=ClassLabels)
+    names: tuple[str, ...] = ()  # each image's file, where a reader knows it (for messages; not in the fingerprint)
 
     def __post_init__(self) -> None:
         if not is_ragged(self.images) and (self.images.dtype != np.uint8 or self.images.ndim not in (3, 4)):

@@ -151,11 +151,17 @@ class Detection(RecipeTask):
     def build(self, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
         return build_detector(self.params, in_channels, num_classes, image_hw)
 
+    def targets_to_device(self, targets: list[np.ndarray]) -> list[dict[str, torch.Tensor]]:
+        return _target_dicts(targets)
+
+    def loss(self, model: nn.Module, x: torch.Tensor, y: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+        # In training mode torchvision detectors take a list of images and targets and return their losses.
+        return sum(model(list(x), y).values())
+
     def batch_loss(self, model: nn.Module, images: np.ndarray,
                    targets: list[np.ndarray]) -> Callable[[torch.Tensor], torch.Tensor]:
-        x, y = to_tensor(images), _target_dicts(targets)
-        # In training mode torchvision detectors take a list of images and targets and return their losses.
-        return lambda idx: sum(model(list(x[idx]), [y[i] for i in idx.tolist()]).values())
+        x, y = to_tensor(images), self.targets_to_device(targets)
+        return lambda idx: self.loss(model, x[idx], [y[i] for i in idx.tolist()])
 
     def predict(self, model: nn.Module, images: np.ndarray) -> list[dict[str, np.ndarray]]:
         """Per image: boxes (x0, y0, x1, y1), scores and labels, as numpy arrays."""

@@ -165,7 +165,7 @@ class FashionScenes(Dataset):
                 raise StorageBenchError(f"{split_dir / 'masks'}: {len(masks)} masks for {len(boxed.images)} images; "
                                         f"delete {split_dir.parent} and it is generated again")
             labels = np.array([dominant_class(np.asarray(Image.open(path))) for path in masks], dtype=np.int64)
-            return ImageSet(boxed.images, labels, boxed.target)
+            return ImageSet(boxed.images, labels, boxed.target, boxed.names)
         masked = read_mask_split(split_dir, "L")
         if self.params.target == "masks":
             return masked
@@ -174,4 +174,4 @@ class FashionScenes(Dataset):
             if len(empty):
                 raise StorageBenchError(f"{split_dir}: {len(empty)} scene(s) (e.g. {empty[0]:06d}.png) show no item "
                                         f"pixels, so they have no class; choose another [dataset].seed")
-        return ImageSet(masked.images, masked.labels - 1)
+        return ImageSet(masked.images, masked.labels - 1, names=masked.names)

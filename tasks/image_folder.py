@@ -117,6 +117,7 @@ class ImageFolder(Dataset):
             every = [p for items in listed.values() for p, _ in items]
             mode = "L" if all(open_header(p).mode in GRAY_MODES for p in every) else "RGB"
         train, test = (ImageSet(read_images((p for p, _ in listed[s]), mode),
-                                np.array([label for _, label in listed[s]], dtype=np.int64))
+                                np.array([label for _, label in listed[s]], dtype=np.int64),
+                                names=tuple(str(p) for p, _ in listed[s]))
                        for s in ("train", "test"))
         return LabelledSplits(train, test, classes, str(root))

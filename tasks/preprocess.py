@@ -19,13 +19,13 @@ image gets the same transform.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image
 
 from storagebench.errors import StorageBenchError
-from storagebench.images import Images, describe_sizes, image_shapes, is_ragged
+from storagebench.images import Images, describe_sizes, image_shapes, is_lazy, is_ragged
 
 PAD_MASK = 255  # the ignore index: padded pixels are not scored
 
@@ -92,23 +92,24 @@ def _transform(array: np.ndarray, window: Window, resample: int, fill: int) -> n
     return out
 
 
-def check_sizes(p: PreprocessParams, sets: Iterable[tuple[str, Images]], task: str) -> None:
-    """Without a resize every image must have one size; an image smaller than the crop is one error naming it."""
+def check_sizes(p: PreprocessParams, sets: Iterable[tuple[str, Images, Sequence[str]]], task: str) -> None:
+    """Without a resize every image must have one size; an image smaller than the crop is one error naming it
+    (``sets``: split name, images, and each image's file where known)."""
     sets = list(sets)
     if not p.changes_size:
-        sizes = {tuple(s[:2]) for _, images in sets for s in image_shapes(images).tolist()}
+        sizes = {tuple(s[:2]) for _, images, _ in sets for s in image_shapes(images).tolist()}
         if len(sizes) > 1:
-            described = ", ".join(f"{name} {describe_sizes(images)}" for name, images in sets)
+            described = ", ".join(f"{name} {describe_sizes(images)}" for name, images, _ in sets)
             raise StorageBenchError(f"[task]: the images have {len(sizes)} different sizes ({described}); "
                                     f"{task} trains on one size: declare [task].resize (and crop or fit)")
         return
     if p.resize:
         return  # any image scales to the window
-    for name, images in sets:
+    for name, images, files in sets:
         small = np.flatnonzero(image_shapes(images)[:, :2].min(axis=1) < p.crop)
         if len(small):
             i = int(small[0])
-            raise StorageBenchError(f"[task].crop = {p.crop}: {name} image {i} is "
+            raise StorageBenchError(f"[task].crop = {p.crop}: {files[i] if files else f'{name} image {i}'} is "
                                     f"{'×'.join(map(str, image_shapes(images)[i, :2]))}, smaller than the crop "
                                     f"({len(small)} such image(s)); declare a resize or a smaller crop")
 
@@ -116,6 +117,8 @@ def check_sizes(p: PreprocessParams, sets: Iterable[tuple[str, Images]], task: s
 def prepare_images(images: Images, p: PreprocessParams) -> np.ndarray:
     """The images at the training size, uint8 N×S×S[×C] (unchanged without a resize)."""
     if not p.changes_size:
+        if is_lazy(images):  # read on access, checked to be of one size
+            return np.stack(list(images)) if len(images) else np.zeros((0, *images.shapes.shape[1:]), np.uint8)
         if is_ragged(images):
             raise StorageBenchError(f"images of different sizes ({describe_sizes(images)}) need [task].resize")
         return images

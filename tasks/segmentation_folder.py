@@ -57,7 +57,7 @@ def read_split(split_dir: Path, mode: str) -> ImageSet:
             raise StorageBenchError(f"{mask_path}: missing mask for {path}")
         masks.append(_read_mask(mask_path, (image.shape[1], image.shape[0]), path))
     labels = np.array([dominant_class(m) for m in masks], dtype=np.int64)
-    return ImageSet(images, labels, Masks(as_images(masks)))
+    return ImageSet(images, labels, Masks(as_images(masks)), tuple(map(str, image_paths)))
 
 
 def class_names(splits: tuple[ImageSet, ImageSet], names: list, root: Path) -> tuple[str, ...]:

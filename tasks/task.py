@@ -21,9 +21,10 @@ class Task(abc.ABC):
     def steps_for(self, n: int) -> int:
         """Optimizer steps the recipe takes on n training images (recorded with each cell)."""
 
-    def check_images(self, sets: list[tuple[str, Any]]) -> None:
-        """Raise StorageBenchError, before any work, when the task cannot take these (split name, images); by
-        default a task takes images as stored, of one size (``RecipeTask`` declares a preprocessing)."""
+    def check_images(self, sets: list[tuple[str, Any, Any]]) -> None:
+        """Raise StorageBenchError, before any work, when the task cannot take these (split name, images, each
+        image's file or ()); by default a task takes images as stored, of one size (``RecipeTask`` declares a
+        preprocessing)."""
         from storagebench.tasks.preprocess import PreprocessParams, check_sizes
 
         check_sizes(PreprocessParams(), sets, self.name)

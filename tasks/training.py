@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterable, Iterator
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ from torch import nn
 
 from storagebench.device import autocast, current_device
 from storagebench.errors import StorageBenchError
-from storagebench.images import Images, image_channels
+from storagebench.images import Images, image_channels, is_lazy
 from storagebench.tasks.preprocess import PreprocessParams, check_sizes, prepare_images, prepared_hw
 from storagebench.tasks.task import Task
 
@@ -86,11 +86,22 @@ class RecipeTask(Task):
     def build(self, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
         """A fresh, randomly initialised model (seeded by the caller)."""
 
-    def batch_loss(self, model: nn.Module, images: np.ndarray, targets: Any) -> Callable[[torch.Tensor], torch.Tensor]:
-        x, y = to_tensor(images), torch.from_numpy(np.asarray(targets, dtype=np.int64)).to(current_device())
-        return lambda idx: nn.functional.cross_entropy(model(x[idx]), y[idx], ignore_index=self.ignore_index)
+    loader_workers: int = 2  # processes that read and prepare batches when the images are read on access
 
-    def check_images(self, sets: list[tuple[str, Images]]) -> None:
+    def targets_to_device(self, targets: Any) -> Any:
+        """Prepared targets (a whole set, or a batch's as a list) as the loss takes them."""
+        return torch.from_numpy(np.asarray(targets, dtype=np.int64)).to(current_device())
+
+    def loss(self, model: nn.Module, x: torch.Tensor, y: Any) -> torch.Tensor:
+        """The loss on one batch: float images (``to_tensor``) and their targets (``targets_to_device``)."""
+        return nn.functional.cross_entropy(model(x), y, ignore_index=self.ignore_index)
+
+    def batch_loss(self, model: nn.Module, images: np.ndarray, targets: Any) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The loss of the batch at some indices of prepared images held in memory."""
+        x, y = to_tensor(images), self.targets_to_device(targets)
+        return lambda idx: self.loss(model, x[idx], y[idx])
+
+    def check_images(self, sets: list[tuple[str, Images, Sequence[str]]]) -> None:
         check_sizes(self.params.preprocess, sets, self.name)
 
     def prepare_targets(self, targets: Any, images: Images) -> Any:
@@ -103,8 +114,17 @@ class RecipeTask(Task):
         return prepare_images(images, p), self.prepare_targets(targets, images)
 
     def train(self, images: Images, targets: Any, num_classes: int, seed: int) -> nn.Module:
+        """Prepare the images once and train on them in memory; images read on access (``LazyImages``, a set too
+        large for memory) are read, prepared and batched by ``loader_workers`` processes instead (``loader.py``),
+        in the same batches."""
         torch.manual_seed(seed)
         hw = prepared_hw(images, self.params.preprocess)
+        if is_lazy(images):
+            from storagebench.tasks.loader import streamed_batch_loss
+
+            model = self.build(image_channels(images), num_classes, hw).to(current_device())
+            return fit_model(model, len(images), self.params, seed,
+                             streamed_batch_loss(self, model, images, targets, seed))
         images, targets = self.prepare(images, targets)
         model = self.build(image_channels(images), num_classes, hw).to(current_device())
         return fit_model(model, len(images), self.params, seed, self.batch_loss(model, images, targets))
@@ -153,6 +173,11 @@ def batch_order(n: int, batch: int, steps: int, seed: int) -> Iterator[torch.Ten
         cursor += batch
 
 
+def recipe_batches(n: int, recipe: RecipeParams, seed: int) -> Iterator[torch.Tensor]:
+    """The index batches a recipe trains on n items with: every step's, in order."""
+    return batch_order(n, min(recipe.batch_size, n), recipe.steps_for(n), seed)
+
+
 def fit_model(model: nn.Module, n: int, recipe: RecipeParams, seed: int,
               batch_loss: Callable[[torch.Tensor], torch.Tensor]) -> nn.Module:
     """Train ``model`` in place for ``recipe.steps_for(n)`` steps of shuffled mini-batches of the n training items;
@@ -161,7 +186,7 @@ def fit_model(model: nn.Module, n: int, recipe: RecipeParams, seed: int,
     optimizer, scheduler = recipe_optimizer(model.parameters(), recipe, steps)
     model.train()
     finite = torch.ones((), dtype=torch.bool, device=current_device())  # checked once at the end: no sync per step
-    for idx in batch_order(n, min(recipe.batch_size, n), steps, seed):
+    for idx in recipe_batches(n, recipe, seed):
         with autocast():
             loss = batch_loss(idx)
         finite &= torch.isfinite(loss.detach())

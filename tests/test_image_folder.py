@@ -47,7 +47,7 @@ def test_train_and_test_of_different_sizes_need_a_declared_resize(tmp_path):
     (tmp_path / "a" / "test").rename(tmp_path / "a" / "old-test")
     (tmp_path / "b" / "test").rename(tmp_path / "a" / "test")
     splits = load(tmp_path / "a")
-    sets = [("train", splits.train.images), ("test", splits.test.images)]
+    sets = [("train", splits.train.images, ()), ("test", splits.test.images, ())]
     with pytest.raises(StorageBenchError, match=r"2 different sizes \(train 10×12, test 8×8\).*declare \[task\].resize"):
         TASKS.create("classification", {}, "[task]").check_images(sets)
     TASKS.create("classification", {"resize": 8}, "[task]").check_images(sets)

@@ -67,21 +67,24 @@ def test_preprocessing_crops_or_pads_and_moves_masks_and_boxes_with_the_image():
 def test_a_crop_larger_than_an_image_or_mixed_sizes_without_a_resize_are_one_error():
     task = TASKS.create("classification", {"crop": 8}, "[task]")
     with pytest.raises(StorageBenchError, match=r"crop = 8: test image 1 is 6×9, smaller than the crop"):
-        task.check_images([("train", ragged((9, 9), (8, 12))), ("test", ragged((10, 10), (6, 9)))])
+        task.check_images([("train", ragged((9, 9), (8, 12)), ()), ("test", ragged((10, 10), (6, 9)), ())])
     plain = TASKS.create("segmentation", {}, "[task]")
     with pytest.raises(StorageBenchError, match=r"2 different sizes .*declare \[task\].resize"):
-        plain.check_images([("train", ragged((9, 9), (8, 12)))])
+        plain.check_images([("train", ragged((9, 9), (8, 12)), ())])
     with pytest.raises(StorageBenchError, match="crop must be ≤ resize"):
         TASKS.create("classification", {"resize": 8, "crop": 9}, "[task]")
 
 
-def test_readers_keep_each_image_at_its_own_size(tmp_path):
+def test_readers_keep_each_image_at_its_own_size_and_a_crop_too_large_names_its_file(tmp_path):
     for split in ("train", "test"):
         for c, size in (("a", (30, 20)), ("b", (17, 41))):
             (tmp_path / split / c).mkdir(parents=True)
             Image.new("RGB", size, (10, 200, 30)).save(tmp_path / split / c / "0.png")
     splits = DATASETS.create("image-folder", {"path": str(tmp_path)}, "[dataset]").load()
     assert [a.shape for a in splits.train.images] == [(20, 30, 3), (41, 17, 3)]
+    sets = [(name, s.images, s.names) for name, s in (("train", splits.train), ("test", splits.test))]
+    with pytest.raises(StorageBenchError, match=r"crop = 18: .*train/b/0.png is 41×17, smaller than the crop"):
+        TASKS.create("classification", {"crop": 18}, "[task]").check_images(sets)
 
 
 SIZES = "train = 40\ntest = 16\nsize = 32\nmax_size = 80\nmax_items = 2"

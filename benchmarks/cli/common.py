@@ -27,6 +27,9 @@ def cell_options() -> argparse.ArgumentParser:
                        help="GPU share each Ray cell task asks for (default: 1 when the cluster has GPUs, else 0)")
     cells.add_argument("--device", default="auto", help="where models train: auto (a CUDA GPU when one is visible, "
                                                         "else the CPU), cpu, cuda or cuda:N (default: auto)")
+    cells.add_argument("--memory-gb", type=float, metavar="GB",
+                       help="decoded training sets larger than this are read from the store on access instead of "
+                            "held in memory (default: half the memory available)")
     cells.add_argument("--amp", action="store_true", help="bf16 autocast for training and evaluation forward passes "
                                                           "(off by default: it changes the numbers; recorded with "
                                                           "each cell)")
@@ -61,7 +64,8 @@ def run_and_report(plan, out: Path, args: argparse.Namespace, on_cell=None) -> l
     say(f"benchmark {config.name!r} from {config.source}: {len(plan.cells)} cells "
         f"({len(plan.train_levels)} train levels × {len(config.n)} n × {len(config.seeds)} seeds), "
         f"{len(plan.test_levels)} test levels, {where(args)}")
-    result = run(plan, out, cache_root(args), args.workers, on_cell)
+    memory = None if args.memory_gb is None else int(args.memory_gb * 1e9)
+    result = run(plan, out, cache_root(args), args.workers, on_cell, memory)
     say(f"cells: {result.cells_trained} trained, {result.cells_skipped} already done; "
         f"store: {result.entries_encoded} sets encoded ({result.images_encoded} images), "
         f"{result.entries_reused} reused from cache")

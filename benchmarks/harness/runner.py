@@ -21,7 +21,6 @@ from storagebench.benchmarks.harness.rows import CellRow, EvaluationRow
 from storagebench.benchmarks.harness.store import (
     CompressedSetStore,
     StoredSet,
-    decode_verified,
     summarise_info,
 )
 from storagebench.compressors import COMPRESSORS, ImageCodec, Level, level_label
@@ -86,7 +85,7 @@ def parse_levels(codec: ImageCodec, values: Iterable[Any], where: str) -> list[L
 def check_task_images(task: Task, splits: LabelledSplits, source: str) -> None:
     """The task can take the data's images (their sizes against its preprocessing), before anything is written."""
     try:
-        task.check_images([("train", splits.train.images), ("test", splits.test.images)])
+        task.check_images([(name, s.images, s.names) for name, s in (("train", splits.train), ("test", splits.test))])
     except StorageBenchError as exc:
         raise StorageBenchError(f"{source}: {exc}") from None
 
@@ -292,8 +291,10 @@ def _record_baselines(plan: Plan, db: ResultsDB, store: CompressedSetStore, work
 
 
 def run(plan: Plan, out: Path, cache_root: Path, workers: int,
-        on_cell: Callable[[CellRow, list[EvaluationRow]], None] | None = None) -> RunReport:
-    """Train the plan's pending cells into ``out``; ``on_cell(cell, evaluations)`` is called after each is saved."""
+        on_cell: Callable[[CellRow, list[EvaluationRow]], None] | None = None,
+        memory_bytes: int | None = None) -> RunReport:
+    """Train the plan's pending cells into ``out``; ``on_cell(cell, evaluations)`` is called after each is saved.
+    Decoded sets larger than ``memory_bytes`` (default: half the memory available) are read on access."""
     from storagebench.benchmarks.harness.baselines import record_baseline_errors
 
     db = _open_results(plan, out)
@@ -309,7 +310,7 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int,
             say(f"resuming: {report.cells_skipped} of {report.cells_total} cells already done, "
                 f"{len(pending)} to train")
         if pending:
-            _train_grid(plan, db, store, pending, workers, cache_root, report, on_cell)
+            _train_grid(plan, db, store, pending, workers, cache_root, report, on_cell, memory_bytes)
         record_baseline_errors(plan, db, workers)
     finally:
         db.close()
@@ -317,9 +318,12 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int,
 
 
 def _train_grid(plan: Plan, db: ResultsDB, store: CompressedSetStore, pending: list[Cell], workers: int,
-                cache_root: Path, report: RunReport,
-                on_cell: Callable[[CellRow, list[EvaluationRow]], None] | None) -> None:
-    """Fit the codec, encode (or reuse) the sets the pending cells need, decode them once, train the cells."""
+                cache_root: Path, report: RunReport, on_cell: Callable[[CellRow, list[EvaluationRow]], None] | None,
+                memory_bytes: int | None = None) -> None:
+    """Fit the codec, encode (or reuse) the sets the pending cells need, decode them once (or read them on access
+    when they do not fit in memory), train the cells."""
+    from storagebench.benchmarks.harness.streaming import readable_sets
+
     prepare_codec(plan, cache_root, workers)
     decoder, decoder_bytes = decoder_for(plan.codec, [*dict.fromkeys(c.level for c in pending), *plan.test_levels],
                                          plan.config.compressor)
@@ -329,8 +333,7 @@ def _train_grid(plan: Plan, db: ResultsDB, store: CompressedSetStore, pending: l
                          for level in dict.fromkeys(c.level for c in pending)},
                "test": {level: _ensure(plan, store, "test", test_index, level, workers, report)
                         for level in plan.test_levels}}
-    decoded = {split: {level: (entry, decode_verified(entry, decoder, plan.splits.split(split).images, workers))
-                       for level, entry in by_level.items()} for split, by_level in entries.items()}
+    decoded = readable_sets(entries, decoder, plan.splits, workers, memory_bytes)
 
     def write(result: tuple[dict[str, Any], list[dict[str, Any]]], run_id: int) -> None:
         cell = CellRow(run_id=run_id, **result[0])

@@ -49,7 +49,7 @@ def default_cache_root() -> Path:
     return cache_home() / "store"
 
 
-def _chunks(count: int) -> list[tuple[int, int]]:
+def item_chunks(count: int) -> list[tuple[int, int]]:
     return [(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
 
 
@@ -200,7 +200,7 @@ class StoredSet:
         ends = np.cumsum(self.sizes)
         job = {"blob": self.blob(), "starts": ends - self.sizes, "ends": ends, "codec": codec, "level": level,
                "shapes": self.item_shapes}
-        parts = list(parallel_map(_decode_chunk, job, _chunks(count), workers=workers, total=count, desc=desc,
+        parts = list(parallel_map(_decode_chunk, job, item_chunks(count), workers=workers, total=count, desc=desc,
                                   unit="img", weight=lambda b: b[1] - b[0]))
         return concatenate(parts)  # every item checked for shape and dtype where it was decoded
 
@@ -211,13 +211,17 @@ def decode_verified(entry: StoredSet, decoder: Decoder, images: Images, workers:
     would pass for the original format and move every baseline."""
     decoded = entry.decode(decoder, workers)
     if entry.manifest["level"] == LOSSLESS:
-        changed = np.flatnonzero(~same_pixels(decoded, images[entry.dataset_index]))
-        if len(changed):
-            raise StorageBenchError(f"{decoder.name}: its {LOSSLESS!r} level changed the pixels of {len(changed)} of "
-                                    f"{len(decoded)} {entry.manifest['split']} images (the first: dataset index "
-                                    f"{entry.dataset_index[changed[0]]}); a lossless level must reproduce them bit "
-                                    f"for bit")
+        check_lossless(entry, decoder.name, np.flatnonzero(~same_pixels(decoded, images[entry.dataset_index])))
     return decoded
+
+
+def check_lossless(entry: StoredSet, name: str, changed: np.ndarray) -> None:
+    """Refuse a lossless entry whose decoded items at positions ``changed`` differ from their sources."""
+    if len(changed):
+        raise StorageBenchError(f"{name}: its {LOSSLESS!r} level changed the pixels of {len(changed)} of "
+                                f"{len(entry.sizes)} {entry.manifest['split']} images (the first: dataset index "
+                                f"{entry.dataset_index[changed[0]]}); a lossless level must reproduce them bit "
+                                f"for bit")
 
 
 class CompressedSetStore:
@@ -256,7 +260,7 @@ class CompressedSetStore:
         per_item = level if isinstance(level, list) else codec.item_levels(level, len(indices))
         job = {"images": images, "indices": indices, "codec": codec, "level": per_item}
         encoded = [s for part in parallel_map(
-            _encode_chunk, job, _chunks(len(indices)), workers=workers, total=len(indices), unit="img",
+            _encode_chunk, job, item_chunks(len(indices)), workers=workers, total=len(indices), unit="img",
             desc=f"encode {split_label(key)} {codec.name} {describe_level(level)}", weight=lambda b: b[1] - b[0])
             for s in part]
         streams = [stream for stream, _ in encoded]

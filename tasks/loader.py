@@ -1,0 +1,62 @@
+"""Training on images read on access: a torch DataLoader whose worker processes read each image (``LazyImages``:
+for a store entry, its bitstream from the memory-mapped file, then decoded), prepare it and its target as the task
+declares, and batch them — in exactly the batches ``fit_model`` would take in memory (the same seeded order), so a
+set streamed and the same set in memory train the same model. Nothing holds the whole set; at most
+``loader_workers`` × prefetch batches are in flight.
+"""
+from __future__ import annotations
+
+import multiprocessing
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from storagebench.images import LazyImages, as_images
+from storagebench.tasks.training import RecipeTask, recipe_batches, to_tensor
+
+PREFETCH = 4  # batches each worker prepares ahead
+
+
+def one_target(targets: Any, i: int) -> Any:
+    """The targets of item ``i`` alone, of the kind ``targets`` is (an array, ragged masks, or a list of boxes)."""
+    return [targets[i]] if isinstance(targets, list) else targets[[i]]
+
+
+class PreparedItems(torch.utils.data.Dataset):
+    """Item i: its image read and prepared (uint8, the training size) and its prepared target."""
+
+    def __init__(self, task: RecipeTask, images: LazyImages, targets: Any):
+        self.task, self.images, self.targets = task, images, targets
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: Any) -> tuple[np.ndarray, Any]:
+        i = int(i)  # the batch sampler's indices are tensor elements
+        image, target = self.task.prepare(as_images([self.images[i]]), one_target(self.targets, i))
+        return image[0], target[0]
+
+
+def collate(items: list[tuple[np.ndarray, Any]]) -> tuple[np.ndarray, list[Any]]:
+    images, targets = zip(*items)
+    return np.stack(images), list(targets)
+
+
+def streamed_batch_loss(task: RecipeTask, model: torch.nn.Module, images: LazyImages, targets: Any,
+                        seed: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A ``batch_loss`` for ``fit_model`` fed by a DataLoader over the recipe's own batches: the indices it is given
+    are the ones the loader's next batch holds."""
+    batches = list(recipe_batches(len(images), task.params, seed))
+    # a cell in a pool's (daemonic) worker process may not start processes of its own: it reads the images itself
+    workers = 0 if multiprocessing.current_process().daemon else task.loader_workers
+    loader = torch.utils.data.DataLoader(
+        PreparedItems(task, images, targets), batch_sampler=batches, num_workers=workers, collate_fn=collate,
+        prefetch_factor=PREFETCH if workers else None, generator=torch.Generator())  # leaves torch's global RNG
+    stream = iter(loader)
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        x, y = next(stream)
+        return task.loss(model, to_tensor(x), task.targets_to_device(y))
+
+    return batch_loss
