@@ -18,6 +18,7 @@ perf: setup
 	.venv/bin/python benchmarks/perf/precision.py
 	.venv/bin/python benchmarks/perf/end_to_end.py --ray
 	.venv/bin/python benchmarks/perf/store_index.py
+	.venv/bin/python benchmarks/perf/streaming.py
 
 # leaderboard/entries/: the ten built-ins submitted on benchmarks/leaderboard.toml (grid, protocol, entry)
 entries: setup

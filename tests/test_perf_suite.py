@@ -67,3 +67,10 @@ def test_store_index_perf_opens_an_entry_and_reads_one_image_both_ways():
     out = run_script("store_index.py", "--items", "3000", "--workers", "1")
     assert "open + read one image (binary index)   :" in out and "(format, shape, bytes: 2 (8, 8)" in out
     assert "open + read one image (format-1 JSON)  :" in out and "(format, shape, bytes: 1 (8, 8)" in out
+
+
+def test_streaming_perf_trains_past_its_budget_and_prints_rss_and_the_step_ratio():
+    out = run_script("streaming.py", "--budget-gb", "0.005", "--side", "128", "--resize", "32", "--steps", "4",
+                     "--batch", "8")
+    assert "(4.0× the 0.005 GB budget)" in out and "peak RSS, training process" in out
+    assert "ratio streamed / in memory" in out
