@@ -8,6 +8,7 @@ from storagebench.tasks import (  # noqa: F401  (registers the built-ins)
     detection,
     fashion_mnist,
     fashion_scenes,
+    food101,
     image_folder,
     segmentation,
     segmentation_folder,

@@ -1,4 +1,5 @@
-"""Image classification with a ConvNet-D family model and a fixed, declared recipe; error = 1 − top-1."""
+"""Image classification with a ConvNet-D family model (or a torchvision ResNet, the paper's Food101 model) and a
+fixed, declared recipe; error = 1 − top-1."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,9 +12,15 @@ from storagebench.tasks.registry import TASKS
 from storagebench.tasks.training import RecipeParams, RecipeTask, predict_batches
 
 
+MODELS = ("convnet", "resnet18", "resnet50")
+
+
 @dataclass(frozen=True)
 class ClassificationParams(RecipeParams):
-    # ConvNet-D as in the dataset-distillation literature: D × [conv3×3(width) → norm → ReLU → avgpool2].
+    # ConvNet-D as in the dataset-distillation literature: D × [conv3×3(width) → norm → ReLU → avgpool2];
+    # or a torchvision ResNet ("resnet18", "resnet50"), from scratch or from ImageNet weights with a new fc
+    model: str = "convnet"
+    weights: str = "none"  # "DEFAULT": torchvision's ImageNet weights (downloaded; needs internet the first time)
     depth: int = 3
     width: int = 16
     norm: str = "instance"
@@ -25,7 +32,10 @@ class ClassificationParams(RecipeParams):
     weight_decay: float = 5e-4
     eval_batch_size: int = 500
 
-    model_checks = ((lambda p: p.depth >= 1, "depth must be ≥ 1"), (lambda p: p.width >= 1, "width must be ≥ 1"),
+    model_checks = ((lambda p: p.model in MODELS, f"model must be one of {', '.join(MODELS)}"),
+                    (lambda p: p.weights in ("none", "DEFAULT"), "weights must be 'none' or 'DEFAULT'"),
+                    (lambda p: p.weights == "none" or p.model != "convnet", "ConvNet has no pretrained weights"),
+                    (lambda p: p.depth >= 1, "depth must be ≥ 1"), (lambda p: p.width >= 1, "width must be ≥ 1"),
                     (lambda p: p.norm in ("instance", "batch", "none"), "norm must be 'instance', 'batch' or 'none'"))
 
 
@@ -66,8 +76,18 @@ class Classification(RecipeTask):
     Params = ClassificationParams
     metric = "top-1 accuracy"
 
+    def fetch_weights(self) -> None:
+        if self.params.weights == "DEFAULT":
+            from storagebench.tasks.pretrained import imagenet_weights
+
+            imagenet_weights(self.params.model)
+
     def build(self, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
-        return ConvNet(in_channels, num_classes, image_hw, self.params)
+        if self.params.model == "convnet":
+            return ConvNet(in_channels, num_classes, image_hw, self.params)
+        from storagebench.tasks.pretrained import torchvision_classifier
+
+        return torchvision_classifier(self.params.model, self.params.weights, in_channels, num_classes)
 
     def score(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         predicted = predict_batches(model, images, self.params.eval_batch_size)

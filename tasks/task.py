@@ -29,6 +29,10 @@ class Task(abc.ABC):
 
         check_sizes(PreprocessParams(), sets, self.name)
 
+    def fetch_weights(self) -> None:
+        """Download (into their cache) pretrained weights the model starts from, before any work: without internet
+        this is the one error a run gives. Nothing by default."""
+
     @abc.abstractmethod
     def train(self, images: np.ndarray, targets: np.ndarray, num_classes: int, seed: int) -> Any:
         """Train a fresh model, seeded by ``seed``, on uint8 images and their targets (``ImageSet.targets``: class

@@ -22,14 +22,21 @@ class TrainingDiverged(StorageBenchError):
     """A model's training loss became inf or nan: its error would be chance, not a measurement."""
 
 
+# learning-rate factor at step s of S: cosine to 0, constant, or polynomial decay (power 1, as SegFormer's "poly")
+SCHEDULES: dict[str, Callable[[int, int], float]] = {
+    "cosine": lambda s, steps: 0.5 * (1 + math.cos(math.pi * s / steps)),
+    "constant": lambda s, steps: 1.0,
+    "poly": lambda s, steps: max(0.0, 1 - s / steps),
+}
+
 RECIPE_CHECKS = (
     (lambda p: p.epochs >= 1, "epochs must be ≥ 1"), (lambda p: p.batch_size >= 1, "batch_size must be ≥ 1"),
-    (lambda p: p.optimizer in ("sgd", "adam"), "optimizer must be 'sgd' or 'adam'"),
+    (lambda p: p.optimizer in ("sgd", "adam", "adamw"), "optimizer must be 'sgd', 'adam' or 'adamw'"),
     (lambda p: p.lr > 0, "lr must be > 0"), (lambda p: 0 <= p.momentum < 1, "momentum must be in [0, 1)"),
     (lambda p: p.weight_decay >= 0, "weight_decay must be ≥ 0"),
     (lambda p: p.min_steps >= 0, "min_steps must be ≥ 0"), (lambda p: p.steps >= 0, "steps must be ≥ 0"),
     (lambda p: not (p.steps and p.min_steps), "give steps (the same for every n) or min_steps, not both"),
-    (lambda p: p.schedule in ("cosine", "constant"), "schedule must be 'cosine' or 'constant'"),
+    (lambda p: p.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
     (lambda p: p.eval_batch_size >= 1, "eval_batch_size must be ≥ 1"),
 )
 
@@ -151,13 +158,13 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 def recipe_optimizer(params: Iterable[torch.Tensor], recipe: RecipeParams,
                      steps: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     """The recipe's optimizer and its learning-rate schedule over ``steps`` steps."""
-    if recipe.optimizer == "adam":
-        optimizer = torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    if recipe.optimizer in ("adam", "adamw"):
+        kind = torch.optim.Adam if recipe.optimizer == "adam" else torch.optim.AdamW
+        optimizer = kind(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     else:
         optimizer = torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
-    cosine = recipe.schedule == "cosine"
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)) if cosine else 1.0)
+    factor = SCHEDULES[recipe.schedule]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: factor(s, steps))
     return optimizer, scheduler
 
 

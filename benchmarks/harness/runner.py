@@ -101,6 +101,7 @@ def make_plan(config: BenchmarkConfig, data: str | None = None) -> Plan:
     if codec.original_level not in test_levels:
         raise StorageBenchError(f"{config.source}: [compressor].test_levels must include the original format "
                                 f"{codec.original_level!r}: the scaling-law fit uses it")
+    task.fetch_weights()
     splits = dataset.load()
     check_task_images(task, splits, config.source)
     if max(config.n) > len(splits.train):

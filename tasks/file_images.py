@@ -1,0 +1,47 @@
+"""Images read from their files on access (``LazyImages``): what a reader gives for a dataset too large to decode
+into memory (Food101's 101,000 photographs are 60 GB decoded). Sizes come from the headers when the set is made;
+pixels are decoded each time an image is read — by the store's encoding workers once per codec and level, and by
+the lossless check — and never all at once. The set is named by its files' bytes."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from storagebench.images import LazyImages
+from storagebench.tasks.image_folder import open_header, open_image, to_uint8
+
+CHANNELS = {"L": 0, "RGB": 3}
+
+
+class FileImages(LazyImages):
+    def __init__(self, paths: list[Path], mode: str, shapes: np.ndarray | None = None):
+        self.paths, self.mode = list(paths), mode
+        if shapes is None:
+            sizes = [open_header(path).size for path in self.paths]  # (width, height), from the headers alone
+            rows = [(h, w, CHANNELS[mode]) if CHANNELS[mode] else (h, w) for w, h in sizes]
+            shapes = np.array(rows, dtype=np.int64).reshape(len(self.paths), 2 if mode == "L" else 3)
+        self._shapes = shapes
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def item(self, i: int) -> np.ndarray:
+        path = self.paths[i]
+        expected = tuple(int(v) for v in self._shapes[i, 1::-1])  # (width, height) as Pillow gives it
+        return to_uint8(open_image(path, expected, "its size when the dataset was read"), self.mode, path)
+
+    def subset(self, positions: np.ndarray) -> FileImages:
+        return FileImages([self.paths[int(p)] for p in positions], self.mode, self._shapes[positions])
+
+    @property
+    def shapes(self) -> np.ndarray:
+        return self._shapes
+
+    def update_digest(self, hasher: Any) -> None:
+        """The files' bytes (what the pixels are decoded from) and the mode they are read in."""
+        hasher.update(f"files read as {self.mode}".encode())
+        for path in self.paths:
+            hasher.update(hashlib.sha256(path.read_bytes()).digest())

@@ -1,0 +1,85 @@
+"""The paper's setups as benchmark files (benchmarks/paper/): each runs end to end on a tiny stand-in of its dataset,
+written in exactly that dataset's on-disk layout, with weights = "none"; "DEFAULT" weights without internet are one
+clear error before anything is written."""
+import sqlite3
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomli_w
+from conftest import run_cli
+from PIL import Image
+
+from storagebench.errors import StorageBenchError
+from storagebench.tasks import DATASETS
+
+PAPER = Path(__file__).resolve().parents[1] / "benchmarks" / "paper"
+FOOD_CLASSES = ("apple_pie", "baby_back_ribs", "ramen")
+
+
+def write_food101(root: Path, per_class: dict[str, int]) -> Path:
+    """torchvision's layout: food-101/meta/{classes,train,test}.txt and food-101/images/<class>/<id>.jpg, photographs
+    of many sizes."""
+    food, rng = root / "food-101", np.random.default_rng(0)
+    (food / "meta").mkdir(parents=True)
+    (food / "meta" / "classes.txt").write_text("\n".join(FOOD_CLASSES) + "\n")
+    number = 1000
+    for split, count in per_class.items():
+        lines = []
+        for c, name in enumerate(FOOD_CLASSES):
+            (food / "images" / name).mkdir(parents=True, exist_ok=True)
+            for _ in range(count):
+                number += 1
+                h, w = rng.integers(40, 90, 2)
+                pixels = np.clip(rng.normal(60 + 60 * c, 30, (h, w, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(food / "images" / name / f"{number}.jpg", quality=90)
+                lines.append(f"{name}/{number}")
+        (food / "meta" / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_food101_reader_splits_the_train_list_and_keeps_photographs_at_their_sizes(tmp_path):
+    write_food101(tmp_path, {"train": 10, "test": 2})
+    splits = DATASETS.create("food101", {"path": str(tmp_path)}, "[dataset]").load()
+    assert len(splits.train) == 24 and len(splits.test) == 6 and splits.classes == FOOD_CLASSES
+    assert len({image.shape for image in splits.train.images}) > 5 and splits.train.images[0].shape[2] == 3
+    again = DATASETS.create("food101", {"path": str(tmp_path / "food-101")}, "[dataset]").load()
+    assert again.train.fingerprint == splits.train.fingerprint  # the folder itself, or the one holding it
+    (tmp_path / "food-101" / "meta" / "test.txt").write_text("ramen/../../../etc/passwd\n")
+    with pytest.raises(StorageBenchError, match="leaves the dataset root"):
+        DATASETS.create("food101", {"path": str(tmp_path)}, "[dataset]").load()
+
+
+def paper_config(tmp_path: Path, name: str, path: Path, **task) -> Path:
+    """The paper's file with the dataset at ``path``, a grid a test affords and the [task] changes given."""
+    config = tomllib.loads((PAPER / f"{name}.toml").read_text())
+    config["benchmark"].update(seeds=[0], n=[12, 24])
+    config["dataset"]["path"] = str(path)
+    config["compressor"].update(effort=3, train_levels=["lossless", 7], test_levels=["lossless", 7])
+    config["task"].update(task)
+    out = tmp_path / f"{name}.toml"
+    out.write_text(tomli_w.dumps(config))
+    return out
+
+
+def test_paper_food101_runs_on_its_stand_in(tmp_path, cli_env):
+    write_food101(tmp_path / "data", {"train": 10, "test": 2})
+    config = paper_config(tmp_path, "food101", tmp_path / "data", weights="none", resize=36, crop=32,
+                          batch_size=8, epochs=2)
+    result = run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
+        rows = db.execute("SELECT n, train_level, test_level, error FROM results").fetchall()
+    assert len(rows) == 8 and all(0 <= error <= 1 for *_, error in rows)
+
+
+def test_default_weights_without_internet_are_one_error_before_anything_is_written(tmp_path, cli_env):
+    write_food101(tmp_path / "data", {"train": 10, "test": 2})
+    config = paper_config(tmp_path, "food101", tmp_path / "data")  # weights = "DEFAULT", as the paper
+    offline = {**cli_env, "TORCH_HOME": str(tmp_path / "torch"), "HTTPS_PROXY": "http://127.0.0.1:9",
+               "https_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    result = run_cli(["run", str(config), "--out", "out"], offline, tmp_path)
+    assert result.returncode != 0 and result.stderr.count("\n") == 1, result.stderr
+    assert 'weights = "DEFAULT": the ImageNet weights of resnet50 could not be loaded' in result.stderr
+    assert not (tmp_path / "out").exists()
