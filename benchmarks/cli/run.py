@@ -24,6 +24,9 @@ def add(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="results dir (default: results/<benchmark name>)")
     p.add_argument("--images-per-class", metavar="K[,K...]",
                    help="reduction benchmarks: run only these settings now (e.g. 1,10); a later run adds the rest")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan and its cost (cells, images to encode, estimated encode CPU-hours from a "
+                        "measured sample, images seen in training, memory) and stop: nothing is written")
     p.add_argument("--wandb", action="store_true", help="log each cell to W&B as it finishes, then the fit "
                                                         "(offline unless W&B credentials are configured)")
     p.add_argument("--project", help="W&B project with --wandb (default: storagebench)")
@@ -42,10 +45,14 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     data, path = read_definition(args.config)
     if is_reduction(data):
+        if args.dry_run:
+            raise StorageBenchError(f"--dry-run: {path} is a reduction benchmark; --dry-run plans codec grids")
         return _run_reduction(data, path, args, started)
     if args.images_per_class:
         raise StorageBenchError(f"--images-per-class: {path} is a codec grid, not a reduction benchmark")
     plan = make_plan(parse_config(data, path), data=args.data)
+    if args.dry_run:
+        return _dry_run(plan, args)
     out = Path(args.out) if args.out else child_path(Path("results"), plan.config.name, "[benchmark].name")
     if not args.wandb:
         run_and_report(plan, out, args)
@@ -58,6 +65,17 @@ def main(args: argparse.Namespace) -> int:
         publish_fit(out, publisher)
         print(f"W&B ({publisher.mode}): {len(publisher.ids)} runs under {out / 'wandb'}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _dry_run(plan, args: argparse.Namespace) -> int:  # noqa: ANN001
+    from storagebench.benchmarks.harness.dry_run import describe_cost, plan_cost
+    from storagebench.benchmarks.harness.streaming import default_memory_bytes
+
+    memory = default_memory_bytes() if args.memory_gb is None else int(args.memory_gb * 1e9)
+    print(f"benchmark {plan.config.name!r} from {plan.config.source}: {len(plan.train_levels)} train levels × "
+          f"{len(plan.config.n)} n × {len(plan.config.seeds)} seeds, {len(plan.test_levels)} test levels")
+    print(describe_cost(plan_cost(plan, cache_root(args)), memory))
     return 0
 
 
