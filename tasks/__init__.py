@@ -4,6 +4,7 @@ if __name__ != "storagebench.tasks":  # this folder imported as a top-level pack
                       "import storagebench.tasks (install it with `make setup` or `pip install -e .`)")
 from storagebench.tasks import (  # noqa: F401  (registers the built-ins)
     classification,
+    cityscapes,
     coco,
     detection,
     fashion_mnist,

@@ -84,6 +84,13 @@ class LabelledSplits:
         return {"train": self.train, "test": self.test}[name]
 
 
+@dataclass(frozen=True)
+class PathParams:
+    """The ``[dataset]`` table of a reader that needs only where the data is."""
+
+    path: str = ""
+
+
 class Dataset(abc.ABC):
     """A reader for one on-disk format. ``Params`` is a dataclass of its config keys (``[dataset]`` table)."""
 

@@ -5,13 +5,12 @@ import gzip
 import os
 import struct
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from storagebench.errors import StorageBenchError
-from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
+from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits, PathParams
 from storagebench.tasks.registry import DATASETS
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -55,9 +54,7 @@ def _find(directory: Path, stem: str) -> Path | None:
     return None
 
 
-@dataclass(frozen=True)
-class FashionMnistParams:
-    path: str = ""
+FashionMnistParams = PathParams
 
 
 @DATASETS.register("fashion-mnist")

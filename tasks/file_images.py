@@ -17,8 +17,12 @@ CHANNELS = {"L": 0, "RGB": 3}
 
 
 class FileImages(LazyImages):
-    def __init__(self, paths: list[Path], mode: str, shapes: np.ndarray | None = None):
-        self.paths, self.mode = list(paths), mode
+    """``paths`` read as ``mode`` ("L" or "RGB"); a ``lookup`` table (256 entries) maps each read pixel value (how a
+    dataset's label ids become training class ids)."""
+
+    def __init__(self, paths: list[Path], mode: str, shapes: np.ndarray | None = None,
+                 lookup: np.ndarray | None = None):
+        self.paths, self.mode, self.lookup = list(paths), mode, lookup
         if shapes is None:
             sizes = [open_header(path).size for path in self.paths]  # (width, height), from the headers alone
             rows = [(h, w, CHANNELS[mode]) if CHANNELS[mode] else (h, w) for w, h in sizes]
@@ -31,10 +35,15 @@ class FileImages(LazyImages):
     def item(self, i: int) -> np.ndarray:
         path = self.paths[i]
         expected = tuple(int(v) for v in self._shapes[i, 1::-1])  # (width, height) as Pillow gives it
-        return to_uint8(open_image(path, expected, "its size when the dataset was read"), self.mode, path)
+        pixels = to_uint8(open_image(path, expected, "its size when the dataset was read"), self.mode, path)
+        return pixels if self.lookup is None else self.lookup[pixels]
 
     def subset(self, positions: np.ndarray) -> FileImages:
-        return FileImages([self.paths[int(p)] for p in positions], self.mode, self._shapes[positions])
+        return FileImages([self.paths[int(p)] for p in positions], self.mode, self._shapes[positions], self.lookup)
+
+    def stored_sizes(self) -> np.ndarray:
+        """Each file's bytes on disk."""
+        return np.array([path.stat().st_size for path in self.paths], dtype=np.int64)
 
     @property
     def shapes(self) -> np.ndarray:
@@ -43,5 +52,7 @@ class FileImages(LazyImages):
     def update_digest(self, hasher: Any) -> None:
         """The files' bytes (what the pixels are decoded from) and the mode they are read in."""
         hasher.update(f"files read as {self.mode}".encode())
+        if self.lookup is not None:
+            hasher.update(self.lookup.tobytes())
         for path in self.paths:
             hasher.update(hashlib.sha256(path.read_bytes()).digest())

@@ -1,5 +1,6 @@
-"""Semantic segmentation with a segmentation-models-pytorch Unet (no pretrained weights: trained on the benchmark's
-own images); error = 1 − mIoU over the test split."""
+"""Semantic segmentation with a segmentation-models-pytorch Unet trained from scratch on the benchmark's own images,
+or smp's SegFormer (the paper's Cityscapes model: a MiT encoder, from scratch or from ImageNet weights); error =
+1 − mIoU over the test split."""
 from __future__ import annotations
 
 import warnings
@@ -9,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from storagebench.errors import StorageBenchError
 from storagebench.images import Images
 from storagebench.tasks.preprocess import prepare_masks
 from storagebench.tasks.registry import TASKS
@@ -17,14 +19,25 @@ from storagebench.tasks.training import RecipeParams, RecipeTask, predict_batche
 IGNORE_INDEX = 255
 
 
+ARCHITECTURES = ("unet", "segformer")
+
+
 @dataclass(frozen=True)
 class SegmentationParams(RecipeParams):
+    architecture: str = "unet"  # or "segformer" (encoder "mit_b0".."mit_b5"; decoder_width is its decoder's)
     encoder: str = "timm-mobilenetv3_small_minimal_100"  # small enough for CPU
+    encoder_weights: str = "none"  # "imagenet": smp's pretrained encoder (downloaded; needs internet once)
     encoder_depth: int = 3
     decoder_width: int = 32  # decoder channels halve at each stage from this
     lr: float = 3e-3
 
-    model_checks = ((lambda p: 1 <= p.encoder_depth <= 5, "encoder_depth must be 1..5"),
+    model_checks = ((lambda p: p.architecture in ARCHITECTURES,
+                     f"architecture must be one of {', '.join(ARCHITECTURES)}"),
+                    (lambda p: p.encoder_weights in ("none", "imagenet"),
+                     "encoder_weights must be 'none' or 'imagenet'"),
+                    (lambda p: p.architecture != "segformer" or p.encoder.startswith("mit_"),
+                     "segformer takes a MiT encoder (mit_b0 .. mit_b5)"),
+                    (lambda p: 1 <= p.encoder_depth <= 5, "encoder_depth must be 1..5"),
                     (lambda p: p.decoder_width >= 2 ** p.encoder_depth, "decoder_width too small for encoder_depth"))
 
 
@@ -45,16 +58,20 @@ def mean_iou(confusion: np.ndarray) -> tuple[float, np.ndarray]:
     return float(np.nanmean(iou)) if present.any() else 0.0, iou
 
 
-def build_unet(p: SegmentationParams, in_channels: int, num_classes: int) -> nn.Module:
+def build_model(p: SegmentationParams, in_channels: int, num_classes: int) -> nn.Module:
     from storagebench.torchvision_compat import ensure_torchvision_ops
 
     ensure_torchvision_ops()  # smp imports timm, which imports torchvision
     import segmentation_models_pytorch as smp
 
-    decoder = tuple(max(p.decoder_width >> i, 4) for i in range(p.encoder_depth))
+    weights = None if p.encoder_weights == "none" else p.encoder_weights
     with warnings.catch_warnings():  # smp 0.6 calls its timm-* encoders deprecated; they are what is small on CPU
         warnings.simplefilter("ignore", DeprecationWarning)
-        return smp.Unet(p.encoder, encoder_weights=None, encoder_depth=p.encoder_depth, decoder_channels=decoder,
+        if p.architecture == "segformer":
+            return smp.Segformer(p.encoder, encoder_weights=weights, decoder_segmentation_channels=p.decoder_width,
+                                 in_channels=in_channels, classes=num_classes)
+        decoder = tuple(max(p.decoder_width >> i, 4) for i in range(p.encoder_depth))
+        return smp.Unet(p.encoder, encoder_weights=weights, encoder_depth=p.encoder_depth, decoder_channels=decoder,
                         in_channels=in_channels, classes=num_classes)
 
 
@@ -86,8 +103,19 @@ class Segmentation(RecipeTask):
     def prepare_targets(self, targets: Images, images: Images) -> np.ndarray:
         return prepare_masks(targets, self.params.preprocess)
 
+    def fetch_weights(self) -> None:
+        if self.params.encoder_weights != "none":
+            try:
+                build_model(self.params, 3, 2)
+            except Exception as exc:  # noqa: BLE001  (smp and huggingface_hub raise many kinds when offline)
+                raise StorageBenchError(f"[task].encoder_weights = {self.params.encoder_weights!r}: the pretrained "
+                                        f"{self.params.encoder} encoder could not be loaded ({type(exc).__name__}: "
+                                        f"{str(exc)[:200]}); smp downloads it once, which needs internet — or train "
+                                        f"from scratch with encoder_weights = \"none\"") from None
+
     def build(self, in_channels: int, num_classes: int, image_hw: tuple[int, int]) -> nn.Module:
-        return _Padded(build_unet(self.params, in_channels, num_classes), 2 ** self.params.encoder_depth)
+        multiple = 32 if self.params.architecture == "segformer" else 2 ** self.params.encoder_depth
+        return _Padded(build_model(self.params, in_channels, num_classes), multiple)
 
     def score(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         num_classes = model.inner.segmentation_head[0].out_channels

@@ -51,10 +51,10 @@ def test_food101_reader_splits_the_train_list_and_keeps_photographs_at_their_siz
         DATASETS.create("food101", {"path": str(tmp_path)}, "[dataset]").load()
 
 
-def paper_config(tmp_path: Path, name: str, path: Path, **task) -> Path:
+def paper_config(tmp_path: Path, name: str, path: Path, n: tuple = (12, 24), **task) -> Path:
     """The paper's file with the dataset at ``path``, a grid a test affords and the [task] changes given."""
     config = tomllib.loads((PAPER / f"{name}.toml").read_text())
-    config["benchmark"].update(seeds=[0], n=[12, 24])
+    config["benchmark"].update(seeds=[0], n=list(n))
     config["dataset"]["path"] = str(path)
     config["compressor"].update(effort=3, train_levels=["lossless", 7], test_levels=["lossless", 7])
     config["task"].update(task)
@@ -74,6 +74,46 @@ def test_paper_food101_runs_on_its_stand_in(tmp_path, cli_env):
     assert len(rows) == 8 and all(0 <= error <= 1 for *_, error in rows)
 
 
+def write_cityscapes(root: Path) -> Path:
+    """Cityscapes' layout: leftImg8bit/{train,val}/<city>/<name>_leftImg8bit.png and the gtFine label ids beside."""
+    rng = np.random.default_rng(0)
+    ids = np.array([0, 7, 8, 11, 21, 23, 26], dtype=np.uint8)  # unlabeled, road, sidewalk, building, ... car
+    for split, cities in (("train", ("aachen", "bremen")), ("val", ("lindau",))):
+        for city in cities:
+            for k in range(6 if split == "train" else 4):
+                h, w = (int(v) for v in rng.integers(32, 72, 2))
+                name = f"{city}_{k:06d}_000019"
+                for folder, suffix, array in (
+                        ("leftImg8bit", "_leftImg8bit.png", rng.integers(0, 256, (h, w, 3), dtype=np.uint8)),
+                        ("gtFine", "_gtFine_labelIds.png", ids[rng.integers(0, len(ids), (h, w))])):
+                    (root / folder / split / city).mkdir(parents=True, exist_ok=True)
+                    Image.fromarray(array).save(root / folder / split / city / f"{name}{suffix}")
+    return root
+
+
+def test_cityscapes_reader_maps_label_ids_to_the_19_train_ids(tmp_path):
+    root = write_cityscapes(tmp_path)
+    splits = DATASETS.create("cityscapes", {"path": str(root)}, "[dataset]").load()
+    assert len(splits.train) == 12 and len(splits.test) == 4 and len(splits.classes) == 19
+    image, mask = splits.train.images[0], splits.train.targets()[0]
+    assert image.shape[:2] == mask.shape and image.shape[2] == 3
+    assert set(np.unique(mask).tolist()) <= {0, 1, 2, 8, 10, 13, 255}  # road 0 … car 13; id 0 → ignored
+    stray = next((root / "gtFine" / "val" / "lindau").iterdir())
+    Image.new("L", (5, 5)).save(stray)
+    with pytest.raises(StorageBenchError, match=r"_gtFine_labelIds.png: 5×5 pixels, its image lindau_\S+_leftImg8bit.png \d+×\d+"):
+        DATASETS.create("cityscapes", {"path": str(root)}, "[dataset]").load()
+
+
+def test_paper_cityscapes_runs_on_its_stand_in(tmp_path, cli_env):
+    config = paper_config(tmp_path, "cityscapes", write_cityscapes(tmp_path / "data"), n=(6, 12), encoder="mit_b0",
+                          encoder_weights="none", decoder_width=32, steps=3, batch_size=4, resize=32, crop=32)
+    result = run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
+        rows = db.execute("SELECT n, error, metrics FROM results").fetchall()
+    assert len(rows) == 8 and all(0 <= error <= 1 and "miou" in metrics for _, error, metrics in rows)
+
+
 def test_default_weights_without_internet_are_one_error_before_anything_is_written(tmp_path, cli_env):
     write_food101(tmp_path / "data", {"train": 10, "test": 2})
     config = paper_config(tmp_path, "food101", tmp_path / "data")  # weights = "DEFAULT", as the paper
@@ -83,3 +123,15 @@ def test_default_weights_without_internet_are_one_error_before_anything_is_writt
     assert result.returncode != 0 and result.stderr.count("\n") == 1, result.stderr
     assert 'weights = "DEFAULT": the ImageNet weights of resnet50 could not be loaded' in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_pretrained_segformer_encoder_offline_is_one_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # what a machine without internet meets, at once
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    from storagebench.tasks import TASKS
+
+    task = TASKS.create("segmentation", {"architecture": "segformer", "encoder": "mit_b0",
+                                         "encoder_weights": "imagenet"}, "[task]")
+    with pytest.raises(StorageBenchError, match=r"encoder_weights = 'imagenet': the pretrained mit_b0 encoder could not"
+                                                r" be loaded .* encoder_weights = \"none\""):
+        task.fetch_weights()

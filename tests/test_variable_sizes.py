@@ -52,8 +52,9 @@ def test_preprocessing_crops_or_pads_and_moves_masks_and_boxes_with_the_image():
     mask[:, 40:] = 3
     crop = PreprocessParams(resize=20, crop=20, fit="crop")  # shorter side 40 → 20: 20×40, centre 20×20
     assert prepare_images(as_images([image, image[:, :40]]), crop).shape == (2, 20, 20)
-    assert prepare_masks(as_images([mask]), crop)[0, :, :10].max() == 0 and (prepare_masks([mask], crop)[0, :, 10:] == 3).all()
-    box = np.array([[40, 10, 60, 30, 1]], np.float32)  # right half of the crop window after halving: x 20..30 → 10..20
+    cropped_mask = prepare_masks(as_images([mask]), crop)[0]
+    assert cropped_mask[:, :10].max() == 0 and (cropped_mask[:, 10:] == 3).all()
+    box = np.array([[40, 10, 60, 30, 1]], np.float32)  # halved: x 20..30, minus the window's left 10: 10..20
     assert prepare_boxes([box], np.array([[40, 80]]), crop)[0].tolist() == [[10, 5, 20, 15, 1]]
     outside = np.array([[0, 0, 10, 10, 2]], np.float32)  # halved to x 0..5, left of the window (x 10..30): dropped
     assert prepare_boxes([outside], np.array([[40, 80]]), crop)[0].shape == (0, 5)

@@ -7,9 +7,9 @@ is at least four times the budget, encodes them once into a store entry (JPEG, q
 in a fresh process trains a classifier on them with the harness's streaming path (``StoredImages`` read by W
 DataLoader workers, resized to R², one training thread) and reports the peak memory of that process and its loader
 workers together (their proportional set sizes, which count a page shared by forked processes once, sampled every
-50 ms) against the budget, beside each one's peak RSS. The same model then trains the same number of steps on tensors already in memory (the
-first batches, prepared once): step time streamed ÷ step time in memory is how well the loader keeps a step fed
-(target ≤ 1.2).
+50 ms) against the budget, beside each one's peak RSS. The same model also trains the same steps on tensors already
+in memory (the images those steps use, prepared once): step time streamed ÷ step time in memory, best of
+``--repeat`` interleaved runs of each, is how well the loader keeps a step fed (target ≤ 1.2).
 """
 from __future__ import annotations
 

@@ -34,6 +34,8 @@ class Masks(Targets):
     def sizes(self, labels: np.ndarray) -> np.ndarray:
         import imagecodecs
 
+        if hasattr(self.masks, "stored_sizes"):  # masks read from a dataset's own lossless files: their bytes
+            return self.masks.stored_sizes()
         return np.array([len(imagecodecs.png_encode(mask)) for mask in self.masks], dtype=np.int64)
 
     def largest_class(self, ignore: int) -> int:
