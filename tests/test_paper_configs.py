@@ -65,8 +65,8 @@ def paper_config(tmp_path: Path, name: str, path: Path, n: tuple = (12, 24), **t
 
 def test_paper_food101_runs_on_its_stand_in(tmp_path, cli_env):
     write_food101(tmp_path / "data", {"train": 10, "test": 2})
-    config = paper_config(tmp_path, "food101", tmp_path / "data", weights="none", resize=36, crop=32,
-                          batch_size=8, epochs=2)
+    config = paper_config(tmp_path, "food101", tmp_path / "data", weights="none", resize=28, crop=24,
+                          batch_size=12, epochs=1)
     result = run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path)
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:

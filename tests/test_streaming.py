@@ -60,9 +60,9 @@ def test_a_damaged_bitstream_is_named_when_it_is_read(tmp_path, scenes):
 
 def test_a_run_over_its_memory_budget_reads_from_the_store_and_gives_the_same_numbers(tmp_path, cli_env):
     config = tmp_path / "c.toml"
-    config.write_text(scenes_config("detection", "boxes", tmp_path / "scenes", [20, 40],
+    config.write_text(scenes_config("classification", "labels", tmp_path / "scenes", [20, 40],
                                     "train = 40\ntest = 12\nsize = 32\nmax_size = 64\nmax_items = 2", "min_steps = 4",
-                                    f"resize = 32\n{toml_keys(SMALLEST_MODELS['detection'])}"))
+                                    f"resize = 24\n{toml_keys(SMALLEST_MODELS['classification'])}"))
     in_memory = run_cli(["run", str(config), "--out", "memory"], cli_env, tmp_path)
     streamed = run_cli(["run", str(config), "--out", "streamed", "--memory-gb", "0.0001"], cli_env, tmp_path)
     assert in_memory.returncode == 0 and streamed.returncode == 0, streamed.stderr
