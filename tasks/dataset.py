@@ -57,6 +57,15 @@ class ImageSet:
         self.target.fingerprint(h)
         return h.hexdigest()
 
+    @functools.cached_property
+    def pixels_fingerprint(self) -> str:
+        """sha256 of the images alone (shapes and pixels): what the store keys encoded sets by, so tasks reading
+        other targets of the same images share their bitstreams."""
+        h = hashlib.sha256(b"pixels")
+        h.update(repr(self.images.shape if not is_ragged(self.images) else ("ragged", len(self.images))).encode())
+        update_digest(h, self.images)
+        return h.hexdigest()
+
     def training_digest(self, images: Images, targets: Any) -> str:
         """sha256 of exactly what a model was trained on: ``images`` and their ``targets`` (of this set's kind)."""
         digest = hashlib.sha256()

@@ -132,3 +132,12 @@ def test_mixed_sizes_without_a_resize_stop_before_anything_is_written(tmp_path, 
     assert result.returncode != 0 and result.stderr.count("\n") == 1
     assert "c.toml: [task]: the images have" in result.stderr and "declare [task].resize" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_same_images_read_as_other_targets_share_their_store_key(tmp_path, fashion_dir):
+    keys = {"root": str(tmp_path), "path": str(fashion_dir), "train": 12, "test": 4, "size": 32, "max_size": 48,
+            "max_items": 2}
+    masks, boxes = (DATASETS.create("fashion-scenes", {**keys, "target": t}, "[dataset]").load().train
+                    for t in ("masks", "boxes"))
+    assert masks.fingerprint != boxes.fingerprint  # other targets: other data for a results dir
+    assert masks.pixels_fingerprint == boxes.pixels_fingerprint  # the same bytes to encode: encoded once

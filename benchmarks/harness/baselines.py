@@ -37,7 +37,7 @@ def measure_baselines(plan: "Plan", store: "CompressedSetStore", workers: int) -
     baselines = {}
     for label, name in BASELINE_FORMATS.items():
         codec = COMPRESSORS.create(name, {}, f"baseline {label!r}")
-        entry, _ = store.ensure(train.images, pool, codec, codec.original_level, fingerprint=train.fingerprint,
+        entry, _ = store.ensure(train.images, pool, codec, codec.original_level, fingerprint=train.pixels_fingerprint,
                                 split="train", workers=workers)
         per_subset = {}
         for seed in plan.config.seeds:
@@ -62,7 +62,7 @@ def measure_filled_baselines(plan: "Plan", store: "CompressedSetStore", budgets:
 
         def prefix(seed: int, count: int) -> Any:
             return store.ensure(train.images, plan.orders[seed][:count], codec, codec.original_level,
-                                fingerprint=train.fingerprint, split="train", workers=workers)[0]
+                                fingerprint=train.pixels_fingerprint, split="train", workers=workers)[0]
 
         for seed in seeds:
             entry, _ = fill_prefix(lambda count: prefix(seed, count), len(train), max(budgets))

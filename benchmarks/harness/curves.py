@@ -101,7 +101,7 @@ class CurveBuilder:
     def entry(self, seed: int, n: int, level: Level | list[Level]) -> StoredSet:
         train = self.plan.splits.train
         entry, encoded = self.store.ensure(train.images, self.plan.orders[seed][:n], self.plan.codec, level,
-                                           fingerprint=train.fingerprint, split="train", workers=self.workers)
+                                           fingerprint=train.pixels_fingerprint, split="train", workers=self.workers)
         self.probes += encoded
         return entry
 
@@ -275,7 +275,7 @@ def train_curve_cells(plan: Plan, law: ScalingLaw | None, pending: list[CurveCel
         return
     test = plan.splits.test
     test_entry, _ = store.ensure(test.images, np.arange(len(test)), plan.codec, plan.codec.original_level,
-                                 fingerprint=test.fingerprint, split="test", workers=workers)
+                                 fingerprint=test.pixels_fingerprint, split="test", workers=workers)
     entries = {t.entry.path: t.entry for t in sets.values()}
     levels = [plan.codec.original_level,
               *(lv for e in entries.values() for lv in (e.levels if isinstance(e.levels, list) else [e.levels]))]

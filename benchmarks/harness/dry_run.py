@@ -60,7 +60,7 @@ def plan_cost(plan: Plan, cache_root, sample: int = 8) -> PlanCost:  # noqa: ANN
     picks = [train.images[int(i)] for i in plan.orders[plan.config.seeds[0]][:sample]]
     encodes, speed = [], {}
     for role, codec, level, split, indices in _sets(plan):
-        key = CompressedSetStore.key(plan.splits.split(split).fingerprint, split, indices, codec, level)
+        key = CompressedSetStore.key(plan.splits.split(split).pixels_fingerprint, split, indices, codec, level)
         held = store is not None and store.lookup(key) is not None
         timing = (role, codec.name, level_label(level))
         if timing not in speed:

@@ -169,8 +169,8 @@ class RunReport:
 
 def _ensure(plan: Plan, store: CompressedSetStore, split: str, indices: np.ndarray, level: Level,
             workers: int, report: RunReport) -> StoredSet:
-    images = plan.splits.split(split).images
-    entry, encoded = store.ensure(images, indices, plan.codec, level, fingerprint=plan.splits.split(split).fingerprint,
+    images = plan.splits.split(split)
+    entry, encoded = store.ensure(images.images, indices, plan.codec, level, fingerprint=images.pixels_fingerprint,
                                   split=split, workers=workers)
     if encoded:
         report.entries_encoded += 1
