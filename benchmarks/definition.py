@@ -5,6 +5,7 @@
     [compressor] name, train_levels, test_levels, count_decoder_bytes + the codec's keys (e.g. effort)
     [task]       name + model and training-recipe keys
     [protocol]   optional: how the leaderboard ranks entries of this benchmark (``protocol.py``)
+    [published]  optional: a published fit of this setup (e_star, A, alpha, B, beta), printed beside ours
 
 Reduction benchmarks (coresets, dataset distillation) are TOML files too; a ``[[reducer]]`` array marks one:
 
@@ -34,7 +35,7 @@ BENCHMARKS_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG = BENCHMARKS_DIR / "quick.toml"
 LEADERBOARD_CONFIG = BENCHMARKS_DIR / "leaderboard.toml"  # what `submit` runs by default
 GRID_SECTIONS = ("benchmark", "dataset", "compressor", "task")
-OPTIONAL_SECTIONS = ("protocol",)
+OPTIONAL_SECTIONS = ("protocol", "published")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class BenchmarkConfig:
     count_decoder_bytes: bool = False  # add a learned codec's decoder weights to the storage of every cell
     budgets: tuple[float, ...] = ()  # total stored bytes; the leaderboard ranks entries at each
     protocol: Protocol | None = None  # how the leaderboard measures each entry's ranked number per budget
+    published: dict[str, float] | None = None  # a published fit of this setup, printed beside ours
     source: str = ""
 
     @property
@@ -72,6 +74,7 @@ class BenchmarkConfig:
                            **self.compressor_params},
             "task": {"name": self.task, **self.task_params},
             **({"protocol": self.protocol.as_toml()} if self.protocol else {}),
+            **({"published": dict(self.published)} if self.published else {}),
         }
 
     def identity_hash(self) -> str:
@@ -85,6 +88,7 @@ def identity_hash(table: dict[str, Any]) -> str:
     table = {section: dict(values) for section, values in table.items()}
     table["benchmark"].pop("budgets", None)
     table.pop("protocol", None)
+    table.pop("published", None)
     table["dataset"] = {k: v for k, v in table["dataset"].items() if k != "path"}
     table["compressor"]["name"] = portable_name(table["compressor"]["name"])
     return stable_hash(table)
@@ -161,7 +165,8 @@ def parse_config(data: dict[str, Any], path: Path) -> BenchmarkConfig:
         test_levels=_levels(compressor.pop("test_levels", None), f"{path}: [compressor].test_levels"),
         count_decoder_bytes=_flag(compressor.pop("count_decoder_bytes", False), f"{path}: [compressor].count_decoder_bytes"),
         dataset_params=dataset, compressor_params=compressor, task_params=task, source=str(path),
-        protocol=parse_protocol(data["protocol"], f"{path}: [protocol]") if "protocol" in data else None)
+        protocol=parse_protocol(data["protocol"], f"{path}: [protocol]") if "protocol" in data else None,
+        published=law_numbers(data["published"], f"{path}: [published]") if "published" in data else None)
 
 
 def _budgets(value: Any, where: str) -> tuple[float, ...]:
@@ -305,11 +310,16 @@ def _compare(table: Any, path: Path) -> CompareSpec | None:
         raise StorageBenchError(f"{where}.schemes: a list of storage-curve scheme names (e.g. \"original\", "
                                 f"\"optimal\", \"naive-d3\"), got {schemes!r}")
     law = table.pop("law", None)
-    if law is not None and (not isinstance(law, dict) or set(law) != set(LAW_KEYS) or not all(
-            isinstance(law[k], (int, float)) and not isinstance(law[k], bool) for k in LAW_KEYS)):
-        raise StorageBenchError(f"{where}.law: the fitted law's numbers {{{', '.join(LAW_KEYS)}}}, got {law!r}")
     return CompareSpec(compressor, table, tuple(dict.fromkeys(schemes)),
-                       {k: float(law[k]) for k in LAW_KEYS} if law else None)
+                       law_numbers(law, f"{where}.law") if law is not None else None)
+
+
+def law_numbers(law: Any, where: str) -> dict[str, float]:
+    """A law's five numbers {e_star, A, alpha, B, beta} as floats, or one error naming ``where``."""
+    if not isinstance(law, dict) or set(law) != set(LAW_KEYS) or not all(
+            isinstance(law[k], (int, float)) and not isinstance(law[k], bool) for k in LAW_KEYS):
+        raise StorageBenchError(f"{where}: the fitted law's numbers {{{', '.join(LAW_KEYS)}}}, got {law!r}")
+    return {k: float(law[k]) for k in LAW_KEYS}
 
 
 def parse_reduction(data: dict[str, Any], path: Path) -> ReductionConfig:

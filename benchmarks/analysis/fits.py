@@ -65,6 +65,8 @@ def fit_results_dir(out: Path, budgets: list[float] | None = None, replicates: i
         raise StorageBenchError(f"{out}: {exc}. Missing cells: {shown or 'none'}"
                                 + ("; run the benchmark to finish them" if missing else "")) from None
     summary = analyse(n, L, err, budgets or config["benchmark"].get("budgets"), replicates)
+    if "published" in config:  # a published fit of this setup, shown beside ours
+        summary["published"] = config["published"]
     name = config["benchmark"]["name"]
     law = law_from_dict(summary["params"])
     figure = plot_fit(points, law, out / "figures" / "fit.png",

@@ -66,6 +66,10 @@ def describe(summary: dict) -> str:
              f"  ν {ci['nu']}",
              f"  paper's method (curve_fit, linear, from the robust start): α = {paper['alpha']:.4f}  "
              f"β = {paper['beta']:.4f}  E* = {paper['e_star']:.4f}  R² = {summary['paper_method']['r2']:.4f}"]
+    if "published" in summary:
+        pub = law_from_dict(summary["published"])
+        lines.append(f"  published fit (the benchmark's [published]): E* = {pub.e_star:.4f}  A = {pub.A:.4g}  "
+                     f"α = {pub.alpha:.4f}  B = {pub.B:.4g}  β = {pub.beta:.4f}  ν = {pub.nu:.4f}")
     for note in ("held_out_note", "extrapolation_note"):
         if note in summary:
             lines.append(f"  held-out check skipped: {summary[note]}")
