@@ -91,9 +91,9 @@ def test_readers_keep_each_image_at_its_own_size_and_a_crop_too_large_names_its_
 SIZES = "train = 40\ntest = 16\nsize = 32\nmax_size = 80\nmax_items = 2"
 
 
+# classification runs end to end on these scenes in tests/test_streaming.py (in memory and read from the store)
 @pytest.mark.parametrize("task, target, preprocessing", [
-    ("classification", "labels", "resize = 24"),
-    ("segmentation", "masks", "resize = 40\ncrop = 32"),
+    ("segmentation", "masks", "resize = 32\ncrop = 24"),
     ("detection", "boxes", "resize = 32"),  # fit = "pad": the whole scene, every box
 ])
 def test_scenes_of_many_sizes_run_end_to_end_with_l_from_whole_images(tmp_path, cli_env, task, target,
