@@ -129,7 +129,7 @@ def prepare_images(images: Images, p: PreprocessParams) -> np.ndarray:
 def prepare_masks(masks: Images, p: PreprocessParams) -> np.ndarray:
     """Masks transformed with their images (nearest neighbour; padding is the ignore index)."""
     if not p.changes_size:
-        return masks
+        return np.stack(list(masks)) if is_lazy(masks) else masks  # masks read on access: read now
     return np.stack([_transform(m, window_for(m.shape[:2], p), Image.NEAREST, PAD_MASK) for m in masks])
 
 

@@ -65,6 +65,16 @@ def test_preprocessing_crops_or_pads_and_moves_masks_and_boxes_with_the_image():
     assert prepare_images(as_images([image]), pad)[0, 20:].max() == 0
 
 
+def test_masks_read_from_files_come_out_as_one_array_without_a_resize(tmp_path):
+    from storagebench.tasks.file_images import FileImages
+
+    paths = [tmp_path / f"{i}.png" for i in range(2)]
+    for i, path in enumerate(paths):
+        Image.fromarray(np.full((5, 7), i, np.uint8)).save(path)
+    masks = prepare_masks(FileImages(paths, "L"), PreprocessParams())
+    assert isinstance(masks, np.ndarray) and masks.shape == (2, 5, 7) and masks[1].max() == 1
+
+
 def test_a_crop_larger_than_an_image_or_mixed_sizes_without_a_resize_are_one_error():
     task = TASKS.create("classification", {"crop": 8}, "[task]")
     with pytest.raises(StorageBenchError, match=r"crop = 8: test image 1 is 6×9, smaller than the crop"):

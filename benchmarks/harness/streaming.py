@@ -79,10 +79,6 @@ class StoredImages(LazyImages):
         hasher.update(np.ascontiguousarray(self.entry.index["sha256"][self.positions]).data)
         hasher.update(np.ascontiguousarray(self.shapes).data)
 
-    @property
-    def decoded_bytes(self) -> int:
-        return int(np.prod(self.shapes, axis=1).sum())
-
 
 def decoded_bytes(entry: StoredSet) -> int:
     """What the entry takes decoded into memory."""
@@ -101,10 +97,10 @@ def stream_verified(entry: StoredSet, decoder: Decoder, images: Images, workers:
     with its sources (as ``decode_verified`` does in memory)."""
     lazy = StoredImages(entry, decoder)
     if entry.manifest["level"] == LOSSLESS:
-        changed = [i for part in parallel_map(_changed, {"lazy": lazy, "images": images}, item_chunks(len(lazy)),
-                                              workers=workers,
-                                              total=len(lazy), desc=f"check lossless {entry.manifest['split']}",
-                                              unit="img", weight=lambda b: b[1] - b[0]) for i in part]
+        parts = parallel_map(_changed, {"lazy": lazy, "images": images}, item_chunks(len(lazy)), workers=workers,
+                             total=len(lazy), desc=f"check lossless {entry.manifest['split']}", unit="img",
+                             weight=lambda b: b[1] - b[0])
+        changed = [i for part in parts for i in part]
         check_lossless(entry, decoder.name, np.array(changed, dtype=np.int64))
     return lazy
 
