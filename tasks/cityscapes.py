@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from storagebench.errors import StorageBenchError
+from storagebench.paths import inside
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits, PathParams
 from storagebench.tasks.file_images import FileImages
 from storagebench.tasks.registry import DATASETS
@@ -47,11 +48,12 @@ class Cityscapes(Dataset):
         if not image_dir.is_dir():
             raise StorageBenchError(f"{image_dir}: missing; Cityscapes needs leftImg8bit/{{train,val}}/<city>/ and "
                                     f"gtFine/{{train,val}}/<city>/")
-        images = sorted(image_dir.glob(f"*/*{IMAGE_SUFFIX}"))
+        images = [inside(root, str(path.relative_to(root)), f"{image_dir}")  # a symlink out is refused
+                  for path in sorted(image_dir.glob(f"*/*{IMAGE_SUFFIX}"))]
         if not images:
             raise StorageBenchError(f"{image_dir}: no <city>/*{IMAGE_SUFFIX} images")
-        masks = [root / "gtFine" / split / path.parent.name / path.name.replace(IMAGE_SUFFIX, MASK_SUFFIX)
-                 for path in images]
+        masks = [inside(root, f"gtFine/{split}/{path.parent.name}/{path.name.replace(IMAGE_SUFFIX, MASK_SUFFIX)}",
+                        f"{root / 'gtFine' / split}") for path in images]
         missing = next((m for m in masks if not m.is_file()), None)
         if missing is not None:
             raise StorageBenchError(f"{missing}: missing label ids for {missing.name.replace(MASK_SUFFIX, '')}")

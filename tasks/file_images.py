@@ -23,6 +23,7 @@ class FileImages(LazyImages):
     def __init__(self, paths: list[Path], mode: str, shapes: np.ndarray | None = None,
                  lookup: np.ndarray | None = None):
         self.paths, self.mode, self.lookup = list(paths), mode, lookup
+        self._file_digests: bytes | None = None
         if shapes is None:
             sizes = [open_header(path).size for path in self.paths]  # (width, height), from the headers alone
             rows = [(h, w, CHANNELS[mode]) if CHANNELS[mode] else (h, w) for w, h in sizes]
@@ -54,5 +55,6 @@ class FileImages(LazyImages):
         hasher.update(f"files read as {self.mode}".encode())
         if self.lookup is not None:
             hasher.update(self.lookup.tobytes())
-        for path in self.paths:
-            hasher.update(hashlib.sha256(path.read_bytes()).digest())
+        if self._file_digests is None:  # read once: a split's two fingerprints (all, pixels) both need them
+            self._file_digests = b"".join(hashlib.sha256(path.read_bytes()).digest() for path in self.paths)
+        hasher.update(self._file_digests)

@@ -137,11 +137,26 @@ class RecipeTask(Task):
         return fit_model(model, len(images), self.params, seed, self.batch_loss(model, images, targets))
 
     def evaluate(self, model: nn.Module, images: Images, targets: Any) -> dict[str, float]:
-        return self.score(model, *self.prepare(images, targets))
+        """``score`` on the prepared test set; a test set is prepared once per process, not once per cell."""
+        if not self.params.preprocess.changes_size:
+            return self.score(model, *self.prepare(images, targets))
+        cache = self.__dict__.setdefault("_prepared_tests", {})
+        held = cache.get(id(images))  # held entries keep their images alive, so an id is not reused meanwhile
+        if held is None or not _same_items(held[1], targets):
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            held = cache[id(images)] = (images, targets, self.prepare(images, targets))
+        return self.score(model, *held[2])
 
     @abc.abstractmethod
     def score(self, model: nn.Module, images: np.ndarray, targets: Any) -> dict[str, float]:
         """Metrics, ``error`` among them, of ``model`` on prepared images and targets."""
+
+
+def _same_items(a: Any, b: Any) -> bool:
+    """The same targets object, or lists of the same objects (a box list is rebuilt per call, its arrays are not)."""
+    return a is b or (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
+                      and all(x is y for x, y in zip(a, b)))
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:

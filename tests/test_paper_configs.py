@@ -98,6 +98,13 @@ def test_cityscapes_reader_maps_label_ids_to_the_19_train_ids(tmp_path):
     image, mask = splits.train.images[0], splits.train.targets()[0]
     assert image.shape[:2] == mask.shape and image.shape[2] == 3
     assert set(np.unique(mask).tolist()) <= {0, 1, 2, 8, 10, 13, 255}  # road 0 … car 13; id 0 → ignored
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    (outside / "bonn").mkdir(parents=True)
+    (root / "leftImg8bit" / "val" / "bonn").symlink_to(outside / "bonn")
+    Image.new("RGB", (4, 4)).save(outside / "bonn" / "bonn_000000_000019_leftImg8bit.png")
+    with pytest.raises(StorageBenchError, match="leaves the dataset root"):
+        DATASETS.create("cityscapes", {"path": str(root)}, "[dataset]").load()
+    (root / "leftImg8bit" / "val" / "bonn").unlink()
     stray = next((root / "gtFine" / "val" / "lindau").iterdir())
     Image.new("L", (5, 5)).save(stray)
     with pytest.raises(StorageBenchError, match=r"_gtFine_labelIds.png: 5×5 pixels, its image lindau_\S+_leftImg8bit.png \d+×\d+"):

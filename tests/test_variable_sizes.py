@@ -151,3 +151,18 @@ def test_the_same_images_read_as_other_targets_share_their_store_key(tmp_path, f
                     for t in ("masks", "boxes"))
     assert masks.fingerprint != boxes.fingerprint  # other targets: other data for a results dir
     assert masks.pixels_fingerprint == boxes.pixels_fingerprint  # the same bytes to encode: encoded once
+
+
+def test_a_test_set_is_prepared_once_for_every_cell_a_process_evaluates(monkeypatch):
+    import storagebench.tasks.training as training
+
+    task = TASKS.create("classification", {"resize": 8, **SMALLEST_MODELS["classification"]}, "[task]")
+    images, labels = ragged((9, 12), (10, 10), (16, 11)), np.array([0, 1, 0])
+    model = task.build(1, 2, (8, 8))
+    calls = []
+    real = training.prepare_images
+    monkeypatch.setattr(training, "prepare_images", lambda *a: calls.append(1) or real(*a))
+    first, second = task.evaluate(model, images, labels), task.evaluate(model, images, labels)
+    assert first == second and len(calls) == 1
+    task.evaluate(model, images, np.array([1, 1, 1]))  # other targets of the same images: prepared again
+    assert len(calls) == 2
