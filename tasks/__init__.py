@@ -11,6 +11,7 @@ from storagebench.tasks import (  # noqa: F401  (registers the built-ins)
     fashion_scenes,
     food101,
     image_folder,
+    isaid,
     segmentation,
     segmentation_folder,
 )

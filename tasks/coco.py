@@ -1,5 +1,6 @@
-"""COCO-format detection data: ``ROOT/{train,test}/annotations.json`` (images, categories, boxes; optional
-segmentation) with image files relative to the split folder, read with pycocotools and validated on load."""
+"""COCO-format detection data: ``ROOT/{train,test}/annotations.json`` (images, categories, boxes; with
+``masks = true`` each object's polygon outline too, for Mask R-CNN) with image files relative to the split folder,
+read with pycocotools and validated on load."""
 from __future__ import annotations
 
 import contextlib
@@ -14,16 +15,19 @@ import numpy as np
 from storagebench.errors import StorageBenchError
 from storagebench.paths import inside
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
+from storagebench.tasks.file_images import FileImages
 from storagebench.tasks.image_folder import open_image, to_uint8
 from storagebench.images import as_images
 from storagebench.tasks.registry import DATASETS
 from storagebench.tasks.targets.boxes import Boxes
+from storagebench.tasks.targets.instances import Instances
 
 
 @dataclass(frozen=True)
 class CocoParams:
     path: str = ""
     mode: str = "L"  # "L" (gray) or "RGB"
+    masks: bool = False  # read each object's polygons (``segmentation``) as well as its box: instance targets
 
     def check(self) -> str | None:
         return None if self.mode in ("L", "RGB") else f"mode must be 'L' or 'RGB', got {self.mode!r}"
@@ -102,26 +106,70 @@ def _check_annotation(ann: dict, image: dict, categories: dict[int, int], path: 
     return np.array([x, y, x + w, y + h, categories[ann["category_id"]]], dtype=np.float32)
 
 
-def read_split(split_dir: Path, mode: str) -> tuple[ImageSet, dict[int, str]]:
-    path = split_dir / "annotations.json"
-    coco = load_coco(path)
+def _outline(ann: dict, image: dict, path: Path) -> tuple[np.ndarray, ...]:
+    """An annotation's polygons (``segmentation``: lists of x, y, … in pixels), each clamped to the image; polygons
+    of fewer than three points are dropped (as pycocotools cannot draw them), and an object left with none is an
+    error."""
+    where = f"{path}: annotation {ann.get('id')} of image {image['file_name']}"
+    segmentation = ann.get("segmentation")
+    if not isinstance(segmentation, list) or not all(
+            isinstance(p, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
+            for p in segmentation):
+        raise StorageBenchError(f"{where}: segmentation must be a list of polygons (lists of x, y numbers) with "
+                                f"[dataset].masks = true; got {type(segmentation).__name__} (RLE is not read)")
+    size = np.array([image["width"], image["height"]], np.float32)
+    outline = tuple(np.clip(np.array(p, np.float32).reshape(-1, 2), 0, size).ravel()
+                    for p in segmentation if len(p) >= 6 and len(p) % 2 == 0)
+    if not outline or not all(np.isfinite(p).all() for p in outline):
+        raise StorageBenchError(f"{where}: no polygon of at least three finite points in its segmentation")
+    return outline
+
+
+def coco_targets(coco, path: Path, masks: bool) -> tuple[list[dict], Boxes]:  # noqa: ANN001  (a pycocotools COCO)
+    """The image entries (by id) and their targets, checked before any image is read so a bad box fails fast."""
     categories = {c["id"]: c["name"] for c in coco.dataset["categories"]}
     class_of = {category: rank + 1 for rank, category in enumerate(sorted(categories))}
-    image_ids = sorted(coco.imgs)
-    if not image_ids:
+    infos = [coco.imgs[i] for i in sorted(coco.imgs)]
+    if not infos:
         raise StorageBenchError(f"{path}: no images")
-    infos = [coco.imgs[i] for i in image_ids]
-    boxes = []  # checked before any image is read, so a bad box fails fast
-    for image_id, info in zip(image_ids, infos):
+    boxes, outlines = [], []
+    for info in infos:
         # Crowd regions (iscrowd = 1) are skipped: COCO scores them as "ignore", which K×5 boxes cannot express.
-        anns = [a for a in coco.imgToAnns.get(image_id, []) if not a.get("iscrowd")]
+        anns = [a for a in coco.imgToAnns.get(info["id"], []) if not a.get("iscrowd")]
         boxes.append(np.stack([_check_annotation(a, info, class_of, path) for a in anns])
                      if anns else np.zeros((0, 5), np.float32))
-    files = [inside(split_dir, info["file_name"], f"{path}: image {info['id']} file_name") for info in infos]
-    images = as_images([to_uint8(open_image(file, (info["width"], info["height"]), f"the size {path.name} gives"),
-                                 mode, file) for file, info in zip(files, infos)])
-    labels = np.array([int(b[0, 4]) if len(b) else 0 for b in boxes], dtype=np.int64)
-    return ImageSet(images, labels, Boxes(tuple(boxes)), tuple(map(str, files))), categories
+        if masks:
+            outlines.append(tuple(_outline(a, info, path) for a in anns))
+    return infos, Instances(tuple(boxes), tuple(outlines)) if masks else Boxes(tuple(boxes))
+
+
+def read_split(annotations: Path, image_root: Path, mode: str, masks: bool = False,
+               on_access: bool = False) -> tuple[ImageSet, dict[int, str]]:
+    """One split: ``annotations`` (COCO JSON) naming images relative to ``image_root``; decoded into memory, or
+    read from their files on access (``FileImages``: a set too large for memory), their sizes checked from the
+    headers now."""
+    coco = load_coco(annotations)
+    infos, target = coco_targets(coco, annotations, masks)
+    files = [inside(image_root, info["file_name"], f"{annotations}: image {info['id']} file_name") for info in infos]
+    if on_access:
+        images = FileImages(files, mode)
+        for file, info, shape in zip(files, infos, images.shapes.tolist()):
+            if (shape[1], shape[0]) != (info["width"], info["height"]):
+                raise StorageBenchError(f"{file}: size {(shape[1], shape[0])} differs from the size "
+                                        f"{annotations.name} gives {(info['width'], info['height'])}")
+    else:
+        images = as_images([to_uint8(open_image(file, (info["width"], info["height"]),
+                                                f"the size {annotations.name} gives"), mode, file)
+                            for file, info in zip(files, infos)])
+    labels = np.array([int(b[0, 4]) if len(b) else 0 for b in target.boxes], dtype=np.int64)
+    categories = {c["id"]: c["name"] for c in coco.dataset["categories"]}
+    return ImageSet(images, labels, target, tuple(map(str, files))), categories
+
+
+def class_names(root: Path, train_categories: dict[int, str], test_categories: dict[int, str]) -> tuple[str, ...]:
+    if train_categories != test_categories:
+        raise StorageBenchError(f"{root}: train and test annotations list different categories")
+    return ("background", *(train_categories[i] for i in sorted(train_categories)))
 
 
 @DATASETS.register("coco")
@@ -132,9 +180,7 @@ class Coco(Dataset):
 
     def load(self) -> LabelledSplits:
         root = self.required_root("the COCO root (train/ and test/ inside)")
-        (train, train_categories), (test, test_categories) = (read_split(root / s, self.params.mode)
-                                                              for s in ("train", "test"))
-        if train_categories != test_categories:
-            raise StorageBenchError(f"{root}: train and test annotations list different categories")
-        names = ["background"] + [train_categories[i] for i in sorted(train_categories)]
-        return LabelledSplits(train, test, tuple(names), str(root))
+        (train, train_categories), (test, test_categories) = (
+            read_split(root / s / "annotations.json", root / s, self.params.mode, self.params.masks)
+            for s in ("train", "test"))
+        return LabelledSplits(train, test, class_names(root, train_categories, test_categories), str(root))

@@ -159,7 +159,7 @@ class FashionScenes(Dataset):
     def _read(self, split_dir: Path) -> ImageSet:
         """The split as the target's reader gives it, labelled by its masks' main class (stratifies subsets)."""
         if self.params.target == "boxes":  # the masks alone label the scenes: the images are read once, by COCO
-            boxed, _ = read_coco_split(split_dir, "L")
+            boxed, _ = read_coco_split(split_dir / "annotations.json", split_dir, "L")
             masks = sorted((split_dir / "masks").glob("*.png"))  # named as the images, in image-id order
             if len(masks) != len(boxed.images):
                 raise StorageBenchError(f"{split_dir / 'masks'}: {len(masks)} masks for {len(boxed.images)} images; "

@@ -57,6 +57,6 @@ def streamed_batch_loss(task: RecipeTask, model: torch.nn.Module, images: LazyIm
 
     def batch_loss(idx: torch.Tensor) -> torch.Tensor:
         x, y = next(stream)
-        return task.loss(model, to_tensor(x), task.targets_to_device(y))
+        return task.train_loss(model, to_tensor(x), task.targets_to_device(y))
 
     return batch_loss

@@ -26,6 +26,7 @@ from PIL import Image
 
 from storagebench.errors import StorageBenchError
 from storagebench.images import Images, describe_sizes, image_shapes, is_lazy, is_ragged
+from storagebench.tasks.targets.instances import ObjectInstances
 
 PAD_MASK = 255  # the ignore index: padded pixels are not scored
 
@@ -133,20 +134,47 @@ def prepare_masks(masks: Images, p: PreprocessParams) -> np.ndarray:
     return np.stack([_transform(m, window_for(m.shape[:2], p), Image.NEAREST, PAD_MASK) for m in masks])
 
 
+def _box_transform(hw: tuple[int, int], p: PreprocessParams) -> tuple[float, float, int, int, int]:
+    """(x scale, y scale, left, top, side): image pixels → prepared pixels are x·sx − left, y·sy − top."""
+    win = window_for(hw, p)
+    return win.size[1] / hw[1], win.size[0] / hw[0], win.left, win.top, win.side
+
+
+def _moved_boxes(b: np.ndarray, hw: tuple[int, int], p: PreprocessParams) -> tuple[np.ndarray, np.ndarray]:
+    """The boxes moved and clipped to the window, and which of them are kept (at least one pixel each way)."""
+    sx, sy, left, top, side = _box_transform(hw, p)
+    moved = np.asarray(b, dtype=np.float32).reshape(-1, 5).copy()
+    moved[:, [0, 2]] = np.clip(moved[:, [0, 2]] * sx - left, 0, side)
+    moved[:, [1, 3]] = np.clip(moved[:, [1, 3]] * sy - top, 0, side)
+    return moved, (moved[:, 2] - moved[:, 0] >= 1) & (moved[:, 3] - moved[:, 1] >= 1)
+
+
 def prepare_boxes(boxes: list[np.ndarray], shapes: np.ndarray, p: PreprocessParams) -> list[np.ndarray]:
     """K×5 boxes (x0, y0, x1, y1, class) in each image's own pixels → in the prepared image's pixels, clipped to
     it; boxes left under one pixel wide or high are dropped."""
     if not p.changes_size:
         return boxes
     out = []
-    for b, (h, w) in zip(boxes, shapes[:, :2].tolist()):
-        win = window_for((h, w), p)
-        sy, sx = win.size[0] / h, win.size[1] / w
-        moved = np.asarray(b, dtype=np.float32).reshape(-1, 5).copy()
-        moved[:, [0, 2]] = np.clip(moved[:, [0, 2]] * sx - win.left, 0, win.side)
-        moved[:, [1, 3]] = np.clip(moved[:, [1, 3]] * sy - win.top, 0, win.side)
-        keep = (moved[:, 2] - moved[:, 0] >= 1) & (moved[:, 3] - moved[:, 1] >= 1)
+    for b, hw in zip(boxes, shapes[:, :2].tolist()):
+        moved, keep = _moved_boxes(b, tuple(hw), p)
         out.append(moved[keep])
+    return out
+
+
+def prepare_instances(instances: list[ObjectInstances], shapes: np.ndarray,
+                      p: PreprocessParams) -> list[ObjectInstances]:
+    """Instances moved with their images: boxes as ``prepare_boxes``, outline points scaled, shifted and clamped
+    to the window; an instance whose box is dropped is dropped whole."""
+    if not p.changes_size:
+        return instances
+    out = []
+    for image, hw in zip(instances, shapes[:, :2].tolist()):
+        sx, sy, left, top, side = _box_transform(tuple(hw), p)
+        moved, keep = _moved_boxes(image.boxes, tuple(hw), p)
+        scale, shift = np.array([sx, sy], np.float32), np.array([left, top], np.float32)
+        outlines = tuple(tuple(np.clip((q.reshape(-1, 2) * scale - shift), 0, side).ravel() for q in outline)
+                         for outline, kept in zip(image.polygons, keep) if kept)
+        out.append(ObjectInstances(moved[keep], outlines))
     return out
 
 

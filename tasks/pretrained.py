@@ -23,6 +23,15 @@ def imagenet_weights(name: str) -> dict:
                                 f"\"none\"") from None
 
 
+def one_channel_conv(rgb: nn.Conv2d, in_channels: int, pretrained: bool) -> nn.Conv2d:
+    """A first convolution for ``in_channels`` inputs in place of an RGB one; a pretrained one, for gray input, is the
+    sum of its RGB filters (a gray image is R = G = B)."""
+    conv = nn.Conv2d(in_channels, rgb.out_channels, rgb.kernel_size, rgb.stride, rgb.padding, bias=False)
+    if pretrained and in_channels == 1:
+        conv.weight.data.copy_(rgb.weight.data.sum(dim=1, keepdim=True))
+    return conv
+
+
 def torchvision_classifier(name: str, weights: str, in_channels: int, num_classes: int) -> nn.Module:
     """A torchvision ResNet with a new fc for ``num_classes``; a gray input gets a one-channel first convolution
     (the sum of the pretrained RGB filters)."""
@@ -33,9 +42,6 @@ def torchvision_classifier(name: str, weights: str, in_channels: int, num_classe
     if weights == "DEFAULT":
         model.load_state_dict(imagenet_weights(name))
     if in_channels != 3:
-        rgb = model.conv1
-        model.conv1 = nn.Conv2d(in_channels, rgb.out_channels, rgb.kernel_size, rgb.stride, rgb.padding, bias=False)
-        if weights == "DEFAULT" and in_channels == 1:
-            model.conv1.weight.data.copy_(rgb.weight.data.sum(dim=1, keepdim=True))
+        model.conv1 = one_channel_conv(model.conv1, in_channels, weights == "DEFAULT")
     model.fc = nn.Linear(model.fc.in_features, num_classes)
     return model

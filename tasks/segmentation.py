@@ -117,6 +117,11 @@ class Segmentation(RecipeTask):
         multiple = 32 if self.params.architecture == "segformer" else 2 ** self.params.encoder_depth
         return _Padded(build_model(self.params, in_channels, num_classes), multiple)
 
+    def mirror(self, x: torch.Tensor, y: torch.Tensor, which: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mirrored images with their masks."""
+        x, _ = super().mirror(x, y, which)
+        return x, torch.where(which.to(y.device)[:, None, None], y.flip(-1), y)
+
     def score(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         num_classes = model.inner.segmentation_head[0].out_channels
         predicted = predict_batches(model, images, self.params.eval_batch_size)

@@ -29,6 +29,10 @@ class Task(abc.ABC):
 
         check_sizes(PreprocessParams(), sets, self.name)
 
+    def check_targets(self, kind: str) -> None:
+        """Raise StorageBenchError, before any work, when the task cannot train on targets of this kind
+        (``Targets.kind``: "labels", "masks", "boxes", "instances"). Any by default."""
+
     def fetch_weights(self) -> None:
         """Download (into their cache) pretrained weights the model starts from, before any work: without internet
         this is the one error a run gives. Nothing by default."""

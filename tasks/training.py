@@ -22,12 +22,16 @@ class TrainingDiverged(StorageBenchError):
     """A model's training loss became inf or nan: its error would be chance, not a measurement."""
 
 
-# learning-rate factor at step s of S: cosine to 0, constant, or polynomial decay (power 1, as SegFormer's "poly")
+# learning-rate factor at step s of S: cosine to 0, constant, polynomial decay (power 1, as SegFormer's "poly"), or
+# ×0.1 after 8/12 and again after 11/12 of the steps (Mask R-CNN's "1x": 12 epochs, steps at 8 and 11)
 SCHEDULES: dict[str, Callable[[int, int], float]] = {
     "cosine": lambda s, steps: 0.5 * (1 + math.cos(math.pi * s / steps)),
     "constant": lambda s, steps: 1.0,
     "poly": lambda s, steps: max(0.0, 1 - s / steps),
+    "step": lambda s, steps: 0.1 ** ((12 * s >= 8 * steps) + (12 * s >= 11 * steps)),
 }
+MIRROR_SEED = 7919  # offsets a cell's seed for its flip draws: they never repeat its batch order's stream
+WARMUP_START = 0.001  # the first warm-up step's fraction of lr (mmdetection's and SegFormer's linear warm-up)
 
 RECIPE_CHECKS = (
     (lambda p: p.epochs >= 1, "epochs must be ≥ 1"), (lambda p: p.batch_size >= 1, "batch_size must be ≥ 1"),
@@ -37,6 +41,7 @@ RECIPE_CHECKS = (
     (lambda p: p.min_steps >= 0, "min_steps must be ≥ 0"), (lambda p: p.steps >= 0, "steps must be ≥ 0"),
     (lambda p: not (p.steps and p.min_steps), "give steps (the same for every n) or min_steps, not both"),
     (lambda p: p.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
+    (lambda p: p.warmup_steps >= 0, "warmup_steps must be ≥ 0"),
     (lambda p: p.eval_batch_size >= 1, "eval_batch_size must be ≥ 1"),
 )
 
@@ -55,11 +60,13 @@ class RecipeParams:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "cosine"
+    warmup_steps: int = 0  # lr rises linearly from WARMUP_START·lr over these first steps, then follows the schedule
     eval_batch_size: int = 128
     # how stored images of any size become one training size (preprocess.py); 0: as stored, one size for all
     resize: int = 0
     crop: int = 0
     fit: str = "crop"
+    flip: bool = False  # training images mirrored left–right, each with probability ½ at each step (seeded)
 
     model_checks: ClassVar[tuple] = ()  # (predicate on the params, message when it fails)
 
@@ -106,7 +113,20 @@ class RecipeTask(Task):
     def batch_loss(self, model: nn.Module, images: np.ndarray, targets: Any) -> Callable[[torch.Tensor], torch.Tensor]:
         """The loss of the batch at some indices of prepared images held in memory."""
         x, y = to_tensor(images), self.targets_to_device(targets)
-        return lambda idx: self.loss(model, x[idx], y[idx])
+        return lambda idx: self.train_loss(model, x[idx], y[idx])
+
+    def train_loss(self, model: nn.Module, x: torch.Tensor, y: Any) -> torch.Tensor:
+        """``loss`` on a training batch after its augmentation: with ``flip``, the next draws of the cell's own
+        generator mirror some of its items (the same draws in memory and streamed: one batch per step, in order)."""
+        draws = self.__dict__.get("_mirror_draws")
+        if draws is not None:
+            x, y = self.mirror(x, y, torch.rand(len(x), generator=draws) < 0.5)
+        return self.loss(model, x, y)
+
+    def mirror(self, x: torch.Tensor, y: Any, which: torch.Tensor) -> tuple[torch.Tensor, Any]:
+        """The batch with items ``which`` mirrored left–right; a class label does not change (tasks with spatial
+        targets mirror them too)."""
+        return torch.where(which.to(x.device)[:, None, None, None], x.flip(-1), x), y
 
     def check_images(self, sets: list[tuple[str, Images, Sequence[str]]]) -> None:
         check_sizes(self.params.preprocess, sets, self.name)
@@ -125,6 +145,7 @@ class RecipeTask(Task):
         large for memory) are read, prepared and batched by ``loader_workers`` processes instead (``loader.py``),
         in the same batches."""
         torch.manual_seed(seed)
+        self._mirror_draws = torch.Generator().manual_seed(MIRROR_SEED + seed) if self.params.flip else None
         hw = prepared_hw(images, self.params.preprocess)
         if is_lazy(images):
             from storagebench.tasks.loader import streamed_batch_loss
@@ -178,8 +199,13 @@ def recipe_optimizer(params: Iterable[torch.Tensor], recipe: RecipeParams,
         optimizer = kind(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     else:
         optimizer = torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
-    factor = SCHEDULES[recipe.schedule]
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: factor(s, steps))
+    factor, warmup = SCHEDULES[recipe.schedule], recipe.warmup_steps
+
+    def at(s: int) -> float:
+        rise = WARMUP_START + (1 - WARMUP_START) * s / warmup if s < warmup else 1.0
+        return rise * factor(s, steps)
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, at)
     return optimizer, scheduler
 
 

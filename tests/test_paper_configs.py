@@ -1,6 +1,7 @@
 """The paper's setups as benchmark files (benchmarks/paper/): each runs end to end on a tiny stand-in of its dataset,
 written in exactly that dataset's on-disk layout, with weights = "none"; "DEFAULT" weights without internet are one
 clear error before anything is written."""
+import json
 import sqlite3
 import tomllib
 from pathlib import Path
@@ -142,3 +143,74 @@ def test_pretrained_segformer_encoder_offline_is_one_error(tmp_path, monkeypatch
     with pytest.raises(StorageBenchError, match=r"encoder_weights = 'imagenet': the pretrained mit_b0 encoder could not"
                                                 r" be loaded .* encoder_weights = \"none\""):
         task.fetch_weights()
+
+
+ISAID_CATEGORIES = [{"id": 1, "name": "ship"}, {"id": 2, "name": "storage_tank"}]
+
+
+def write_isaid(root: Path) -> Path:
+    """The iSAID devkit's patch layout: {train,val}/images/*.png and instancesonly_filtered_{split}.json (COCO, polygon
+    outlines), patches of a few sizes with a bright square (ship) or disc-like octagon (storage tank) per object."""
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 12), ("val", 4)):
+        (root / split / "images").mkdir(parents=True)
+        images, annotations = [], []
+        for k in range(count):
+            h, w = (int(v) for v in rng.integers(40, 64, 2))
+            pixels = rng.integers(0, 60, (h, w, 3), dtype=np.uint8)
+            name = f"P{k:04d}_0_{w}_0_{h}.png"
+            for _ in range(int(rng.integers(1, 3))):
+                category, x, y, s = int(rng.integers(1, 3)), *(int(v) for v in rng.integers(2, 30, 2)), 8
+                pixels[y:y + s, x:x + s] = 200 if category == 1 else 120
+                outline = [x, y, x + s, y, x + s, y + s, x, y + s] if category == 1 else \
+                    [x + 2, y, x + 6, y, x + 8, y + 2, x + 8, y + 6, x + 6, y + 8, x + 2, y + 8, x, y + 6, x, y + 2]
+                annotations.append({"id": len(annotations) + 1, "image_id": k + 1, "category_id": category,
+                                    "bbox": [x, y, s, s], "area": s * s, "iscrowd": 0, "segmentation": [outline]})
+            Image.fromarray(pixels).save(root / split / "images" / name)
+            images.append({"id": k + 1, "file_name": name, "width": w, "height": h})
+        (root / split / f"instancesonly_filtered_{split}.json").write_text(json.dumps(
+            {"images": images, "annotations": annotations, "categories": ISAID_CATEGORIES}))
+    return root
+
+
+def test_isaid_reader_keeps_boxes_and_outlines_and_reads_patches_on_access(tmp_path):
+    from storagebench.images import is_lazy
+
+    root = write_isaid(tmp_path)
+    splits = DATASETS.create("isaid", {"path": str(root)}, "[dataset]").load()
+    assert len(splits.train) == 12 and len(splits.test) == 4 and splits.classes == ("background", "ship",
+                                                                                    "storage_tank")
+    assert is_lazy(splits.train.images) and splits.train.target.kind == "instances"
+    first = splits.train.targets()[0]
+    assert len(first.polygons) == len(first.boxes) >= 1 and first.areas()[0] > 0
+    annotations = json.loads((root / "val" / "instancesonly_filtered_val.json").read_text())
+    annotations["annotations"][0]["segmentation"] = {"counts": "abc", "size": [8, 8]}
+    (root / "val" / "instancesonly_filtered_val.json").write_text(json.dumps(annotations))
+    with pytest.raises(StorageBenchError, match=r"instancesonly_filtered_val.json: annotation 1 of image P0000\S+: "
+                                                r"segmentation must be a list of polygons"):
+        DATASETS.create("isaid", {"path": str(root)}, "[dataset]").load()
+
+
+def test_paper_isaid_runs_on_its_stand_in(tmp_path, cli_env):
+    config = paper_config(tmp_path, "isaid", write_isaid(tmp_path / "data"), n=(6, 12), weights="none", steps=2,
+                          batch_size=2, warmup_steps=1, lr=0.002, resize=48, rois_per_image=32, eval_batch_size=4)
+    result = run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
+        rows = db.execute("SELECT error, metrics FROM results").fetchall()
+    assert len(rows) == 8
+    for error, metrics in rows:  # the paper's error: small objects' AP, with mAP beside it
+        metrics = json.loads(metrics)
+        assert 0 <= error <= 1 and error == pytest.approx(1 - metrics["aps"]) and "map" in metrics
+
+
+def test_a_truncated_photograph_found_while_encoding_is_one_error_and_leaves_no_results_dir(tmp_path, cli_env):
+    write_food101(tmp_path / "data", {"train": 10, "test": 2})
+    food = tmp_path / "data" / "food-101"
+    photo = food / "images" / f"{(food / 'meta' / 'test.txt').read_text().split()[-1]}.jpg"  # every test image is used
+    photo.write_bytes(photo.read_bytes()[:300])  # the header reads; the pixels do not
+    config = paper_config(tmp_path, "food101", tmp_path / "data", weights="none", resize=28, crop=24, epochs=1)
+    result = run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path)
+    assert result.returncode != 0 and result.stderr.count("\n") == 1, result.stderr
+    assert f"{photo}: not a readable image" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -2,6 +2,7 @@
 store and is evaluated at every test level; the driver alone writes results, one transaction per cell."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -83,8 +84,10 @@ def parse_levels(codec: ImageCodec, values: Iterable[Any], where: str) -> list[L
 
 
 def check_task_images(task: Task, splits: LabelledSplits, source: str) -> None:
-    """The task can take the data's images (their sizes against its preprocessing), before anything is written."""
+    """The task can take the data's images (their sizes against its preprocessing) and targets, before anything is
+    written."""
     try:
+        task.check_targets(splits.train.target.kind)
         task.check_images([(name, s.images, s.names) for name, s in (("train", splits.train), ("test", splits.test))])
     except StorageBenchError as exc:
         raise StorageBenchError(f"{source}: {exc}") from None
@@ -298,6 +301,7 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int,
     Decoded sets larger than ``memory_bytes`` (default: half the memory available) are read on access."""
     from storagebench.benchmarks.harness.baselines import record_baseline_errors
 
+    fresh = not (out / "results.sqlite").exists()
     db = _open_results(plan, out)
     try:
         store = CompressedSetStore(cache_root)
@@ -313,9 +317,26 @@ def run(plan: Plan, out: Path, cache_root: Path, workers: int,
         if pending:
             _train_grid(plan, db, store, pending, workers, cache_root, report, on_cell, memory_bytes)
         record_baseline_errors(plan, db, workers)
+    except BaseException:
+        if fresh and not db.finished_cells():
+            _discard_results_dir(db, out)  # e.g. an unreadable image met while encoding: nothing half-written
+            db = None
+        raise
     finally:
-        db.close()
+        if db is not None:
+            db.close()
     return report
+
+
+def _discard_results_dir(db: ResultsDB, out: Path) -> None:
+    """Remove what a run that failed before its first cell wrote into a results dir it created (the store is
+    atomic by itself); the dir goes too when nothing else is in it."""
+    db.close()
+    for name in ("results.sqlite", "results.sqlite-wal", "results.sqlite-shm", "results.sqlite-journal",
+                 "config.toml", ".lock"):
+        (out / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        out.rmdir()
 
 
 def _train_grid(plan: Plan, db: ResultsDB, store: CompressedSetStore, pending: list[Cell], workers: int,

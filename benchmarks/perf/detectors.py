@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from storagebench.tasks import TASKS
-from storagebench.tasks.detection import SmallBackbone, _target_dicts
+from storagebench.tasks.detection import _target_dicts
+from storagebench.tasks.detectors import SmallBackbone
 from storagebench.tasks.fashion_scenes import compose_scene
 from storagebench.tasks.training import to_tensor
 from storagebench.torchvision_compat import import_torchvision
