@@ -63,6 +63,12 @@ class ImageCodec(abc.ABC):
     def decode(self, data: bytes, level: Level) -> np.ndarray:
         """The bitstream (and nothing else but the level) → uint8 image of the encoded shape."""
 
+    def encode_source(self, source: bytes, level: Level) -> bytes | None:
+        """A bitstream made from an image's source file (``LazyImages.source_file``: bytes that decode exactly to
+        the image) rather than its pixels, or None to encode the pixels (the default). ``decode`` must still give
+        the image's pixels from the bitstream alone."""
+        return None
+
     def encode_with_info(self, image: np.ndarray, level: Level) -> tuple[bytes, dict[str, float]]:
         """``encode`` plus per-image numbers worth recording in the manifest (e.g. the Butteraugli distance a
         targeted codec achieved); none by default."""

@@ -101,6 +101,12 @@ class LazyImages(abc.ABC):
     def update_digest(self, hasher: Any) -> None:
         """Add what names these images' content (without decoding them) to a sha256."""
 
+    def source_file(self, i: int) -> bytes | None:
+        """The bytes of the file image ``i`` is read from, where decoding them as they are gives exactly
+        ``item(i)`` (a codec may keep such a file as its original format: a JPEG's own bytes, or their lossless
+        transcoding); None by default."""
+        return None
+
     def __getitem__(self, index: Any) -> Union[np.ndarray, LazyImages]:
         if isinstance(index, (int, np.integer)):
             return self.item(range(len(self))[index])

@@ -89,7 +89,10 @@ class Classification(RecipeTask):
 
         return torchvision_classifier(self.params.model, self.params.weights, in_channels, num_classes)
 
-    def score(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
-        predicted = predict_batches(model, images, self.params.eval_batch_size)
+    def predict(self, model: nn.Module, images: np.ndarray) -> np.ndarray:
+        return predict_batches(model, images, self.params.eval_batch_size)
+
+    def metrics(self, model: nn.Module, predicted: np.ndarray, targets: np.ndarray,
+                hw: tuple[int, int]) -> dict[str, float]:
         accuracy = float((predicted == targets).mean())
         return {"error": 1.0 - accuracy, "accuracy": accuracy}

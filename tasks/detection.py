@@ -214,9 +214,10 @@ class Detection(RecipeTask):
                  if k in ("boxes", "scores", "labels")}
                 for batch in outputs_in_batches(model, images, self.params.eval_batch_size) for d in batch]
 
-    def score(self, model: nn.Module, images: np.ndarray, targets: list[Any]) -> dict[str, float]:
-        truth = coco_ground_truth(targets, tuple(images.shape[1:3]), model.num_classes)
-        scores = coco_map(truth, coco_results(self.predict(model, images)))
+    def metrics(self, model: nn.Module, predictions: list[dict[str, np.ndarray]], targets: list[Any],
+                hw: tuple[int, int]) -> dict[str, float]:
+        truth = coco_ground_truth(targets, hw, model.num_classes)
+        scores = coco_map(truth, coco_results(predictions))
         if self.params.metric not in scores:
             raise StorageBenchError(f"[task].metric = {self.params.metric!r}: the test split has no objects of "
                                     f"that size (COCO's small: area under 32² pixels, after the preprocessing)")

@@ -39,6 +39,12 @@ class FileImages(LazyImages):
         pixels = to_uint8(open_image(path, expected, "its size when the dataset was read"), self.mode, path)
         return pixels if self.lookup is None else self.lookup[pixels]
 
+    def source_file(self, i: int) -> bytes | None:
+        """The file's bytes when Pillow decodes it to this set's mode as it is (a gray JPEG read as RGB is not)."""
+        if self.lookup is not None or open_header(self.paths[i]).mode != self.mode:
+            return None
+        return self.paths[i].read_bytes()
+
     def subset(self, positions: np.ndarray) -> FileImages:
         return FileImages([self.paths[int(p)] for p in positions], self.mode, self._shapes[positions], self.lookup)
 

@@ -122,9 +122,14 @@ class Segmentation(RecipeTask):
         x, _ = super().mirror(x, y, which)
         return x, torch.where(which.to(y.device)[:, None, None], y.flip(-1), y)
 
-    def score(self, model: nn.Module, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
-        num_classes = model.inner.segmentation_head[0].out_channels
+    def predict(self, model: nn.Module, images: np.ndarray) -> np.ndarray:
+        """Each pixel's class (uint8 where the classes fit: a test set's predictions are held whole)."""
         predicted = predict_batches(model, images, self.params.eval_batch_size)
+        return predicted.astype(np.uint8) if model.inner.segmentation_head[0].out_channels <= 255 else predicted
+
+    def metrics(self, model: nn.Module, predicted: np.ndarray, targets: np.ndarray,
+                hw: tuple[int, int]) -> dict[str, float]:
+        num_classes = model.inner.segmentation_head[0].out_channels
         miou, per_class = mean_iou(confusion_matrix(predicted, targets, num_classes))
         return {"error": 1.0 - miou, "miou": miou,
                 "iou_per_class": [None if np.isnan(v) else float(v) for v in per_class]}

@@ -31,7 +31,8 @@ SCHEDULES: dict[str, Callable[[int, int], float]] = {
     "step": lambda s, steps: 0.1 ** ((12 * s >= 8 * steps) + (12 * s >= 11 * steps)),
 }
 MIRROR_SEED = 7919  # offsets a cell's seed for its flip draws: they never repeat its batch order's stream
-WARMUP_START = 0.001  # the first warm-up step's fraction of lr (mmdetection's and SegFormer's linear warm-up)
+WARMUP_START = 0.001
+EVAL_CHUNK = 256  # test images read, prepared and predicted at a time when a test set is read on access  # the first warm-up step's fraction of lr (mmdetection's and SegFormer's linear warm-up)
 
 RECIPE_CHECKS = (
     (lambda p: p.epochs >= 1, "epochs must be ≥ 1"), (lambda p: p.batch_size >= 1, "batch_size must be ≥ 1"),
@@ -158,7 +159,10 @@ class RecipeTask(Task):
         return fit_model(model, len(images), self.params, seed, self.batch_loss(model, images, targets))
 
     def evaluate(self, model: nn.Module, images: Images, targets: Any) -> dict[str, float]:
-        """``score`` on the prepared test set; a test set is prepared once per process, not once per cell."""
+        """``score`` on the prepared test set; a test set is prepared once per process, not once per cell, and one
+        read on access (too large for memory) is read, prepared and predicted a chunk at a time."""
+        if is_lazy(images):
+            return self._score_in_chunks(model, images, targets)
         if not self.params.preprocess.changes_size:
             return self.score(model, *self.prepare(images, targets))
         cache = self.__dict__.setdefault("_prepared_tests", {})
@@ -169,9 +173,32 @@ class RecipeTask(Task):
             held = cache[id(images)] = (images, targets, self.prepare(images, targets))
         return self.score(model, *held[2])
 
-    @abc.abstractmethod
+    def _score_in_chunks(self, model: nn.Module, images: Images, targets: Any) -> dict[str, float]:
+        """Only the predictions and the prepared targets are held, never the test images."""
+        predictions, prepared, hw = [], [], prepared_hw(images, self.params.preprocess)
+        for start in range(0, len(images), EVAL_CHUNK):
+            part = slice(start, start + EVAL_CHUNK)
+            x, y = self.prepare(images[part], targets[part])
+            predictions.append(self.predict(model, x))
+            prepared.append(y)
+        return self.metrics(model, _joined(predictions), _joined(prepared), hw)
+
     def score(self, model: nn.Module, images: np.ndarray, targets: Any) -> dict[str, float]:
         """Metrics, ``error`` among them, of ``model`` on prepared images and targets."""
+        return self.metrics(model, self.predict(model, images), targets, tuple(images.shape[1:3]))
+
+    @abc.abstractmethod
+    def predict(self, model: nn.Module, images: np.ndarray) -> Any:
+        """The model's predictions on prepared images (an array with one row per image, or a list)."""
+
+    @abc.abstractmethod
+    def metrics(self, model: nn.Module, predictions: Any, targets: Any, hw: tuple[int, int]) -> dict[str, float]:
+        """Metrics, ``error`` among them, of predictions against the prepared targets (images of size ``hw``)."""
+
+
+def _joined(parts: list[Any]) -> Any:
+    """Chunks of predictions or targets as one: arrays concatenated, lists chained."""
+    return np.concatenate(parts) if isinstance(parts[0], np.ndarray) else [item for part in parts for item in part]
 
 
 def _same_items(a: Any, b: Any) -> bool:

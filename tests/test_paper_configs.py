@@ -214,3 +214,36 @@ def test_a_truncated_photograph_found_while_encoding_is_one_error_and_leaves_no_
     assert result.returncode != 0 and result.stderr.count("\n") == 1, result.stderr
     assert f"{photo}: not a readable image" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_jpeg_sources_keep_their_transcoding_as_the_original_format(tmp_path):
+    import imagecodecs
+
+    from storagebench.benchmarks.harness.store import CompressedSetStore, decode_verified
+    from storagebench.compressors import COMPRESSORS, LOSSLESS
+    from storagebench.tasks.file_images import FileImages
+
+    write_food101(tmp_path / "data", {"train": 4, "test": 1})
+    train = DATASETS.create("food101", {"path": str(tmp_path / "data")}, "[dataset]").load().train
+    store, everything = CompressedSetStore(tmp_path / "cache"), np.arange(len(train))
+    codecs = {mode: COMPRESSORS.create("jpegxl", {"effort": 3, "original_jpeg": mode}, "[compressor]")
+              for mode in ("pixels", "transcode")}
+    entries = {mode: store.ensure(train.images, everything, codec, LOSSLESS, fingerprint=train.pixels_fingerprint,
+                                  split="train", workers=1)[0] for mode, codec in codecs.items()}
+    transcoded = entries["transcode"]
+    for i, path in enumerate(train.names):  # each bitstream is the JPEG file itself, losslessly transcoded
+        assert imagecodecs.jpegxl_decode_jpeg(transcoded.item_bytes(i)) == Path(path).read_bytes()
+    assert transcoded.sizes.mean() < 0.5 * entries["pixels"].sizes.mean()  # far below lossless pixels
+    decoded = decode_verified(transcoded, codecs["transcode"], train.images, workers=1)  # the lossless check
+    assert all(np.array_equal(a, b) for a, b in zip(decoded, train.images))
+    lossy = [store.ensure(train.images, everything, codec, 4.0, fingerprint=train.pixels_fingerprint, split="train",
+                          workers=1)[0] for codec in codecs.values()]
+    assert lossy[0].bitstreams() == lossy[1].bitstreams()  # lossy levels encode the decoded pixels either way
+    pngs = []  # a source that is not a JPEG keeps lossless JPEG XL of its pixels
+    for i, image in enumerate(train.images[:3]):
+        pngs.append(tmp_path / f"{i}.png")
+        Image.fromarray(image).save(pngs[-1])
+    as_png = FileImages(pngs, "RGB")
+    stored = [store.ensure(as_png, np.arange(3), codec, LOSSLESS, fingerprint="p" * 64, split="train",
+                           workers=1)[0].bitstreams() for codec in codecs.values()]
+    assert stored[0] == stored[1]

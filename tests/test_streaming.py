@@ -78,3 +78,21 @@ def test_a_run_over_its_memory_budget_reads_from_the_store_and_gives_the_same_nu
         with sqlite3.connect(tmp_path / out / "results.sqlite") as db:
             rows[out] = db.execute("SELECT cell, test_level, error, metrics FROM results ORDER BY 1, 2").fetchall()
     assert rows["memory"] == rows["streamed"] and len(rows["memory"]) == 8
+
+
+@pytest.mark.parametrize("task, target", [("classification", "labels"), ("detection", "boxes")])
+def test_a_test_set_read_on_access_is_scored_in_chunks_as_in_memory(tmp_path, scenes, task, target, monkeypatch):
+    import storagebench.tasks.training as training
+
+    train, test = scenes[target].train, scenes[target].test
+    entry, codec = stored(tmp_path, test.images)
+    keep_all = {"score_thresh": 0.0} if task == "detection" else {}  # an untrained FCOS's boxes score under 0.05
+    recipe = TASKS.create(task, {**SMALLEST_MODELS[task], "steps": 3, "batch_size": 8, "resize": 32, **keep_all},
+                          "[task]")
+    model = recipe.train(train.images, train.targets(), len(scenes[target].classes), seed=0)
+    decoded = entry.decode(codec, workers=1)
+    in_memory = recipe.evaluate(model, decoded, test.targets())
+    if task == "detection":  # boxes are found, so the chunked scores have something to get wrong
+        assert sum(len(d["boxes"]) for d in recipe.predict(model, recipe.prepare(decoded, test.targets())[0])) > 0
+    monkeypatch.setattr(training, "EVAL_CHUNK", 3)  # 8 test images: chunks of 3, 3 and 2
+    assert recipe.evaluate(model, StoredImages(entry, codec), test.targets()) == in_memory

@@ -40,7 +40,7 @@ from storagebench.malloc import tune_malloc
 from storagebench.parallel import parallel_map
 from storagebench.paths import cache_home
 from storagebench.provenance import stable_hash
-from storagebench.images import Images, as_images, concatenate, image_shapes, same_pixels
+from storagebench.images import Images, as_images, concatenate, image_shapes, is_lazy, same_pixels
 
 CHUNK = 64  # items per task handed to a worker: large enough to amortise the hand-off, small for a smooth bar
 
@@ -69,7 +69,10 @@ def _encode_chunk(job: dict[str, Any], bounds: tuple[int, int]) -> list[tuple[by
     tune_malloc()  # once per process that codes images: see storagebench/malloc.py
     encoded = []
     for j in range(*bounds):
-        stream, info = codec.encode_with_info(images[indices[j]], item_level(level, j))
+        source = images.source_file(int(indices[j])) if is_lazy(images) else None
+        stream = None if source is None else codec.encode_source(source, item_level(level, j))
+        stream, info = (stream, {}) if stream is not None else codec.encode_with_info(images[indices[j]],
+                                                                                      item_level(level, j))
         encoded.append((exact_bytes(stream, codec.name, f"item {indices[j]}"), info))
     return encoded
 

@@ -120,13 +120,14 @@ def default_memory_bytes() -> int:
 def readable_sets(entries: dict[str, dict[Any, StoredSet]], decoder: Decoder, splits: Any, workers: int,
                   memory_bytes: int | None) -> dict[str, dict[Any, tuple[StoredSet, Images]]]:
     """Every entry the cells need as (entry, images): decoded once into memory, or — when the decoded sets would
-    not fit in ``memory_bytes`` (default: ``default_memory_bytes``) — the training sets read on access."""
+    not fit in ``memory_bytes`` (default: ``default_memory_bytes``) — read on access: training sets by the task's
+    loader workers, test sets a chunk at a time as each cell is evaluated."""
     budget = default_memory_bytes() if memory_bytes is None else memory_bytes
     needed = sum(decoded_bytes(entry) for by_level in entries.values() for entry in by_level.values())
     stream = needed > budget
     if stream:
         say(f"the decoded sets take {needed / 1e9:.2f} GB, more than the memory budget of {budget / 1e9:.2f} GB "
-            f"(--memory-gb): training images are read from the store on access")
-    read = {"train": stream_verified if stream else decode_verified, "test": decode_verified}
-    return {split: {level: (entry, read[split](entry, decoder, splits.split(split).images, workers))
+            f"(--memory-gb): training and test images are read from the store on access")
+    read = stream_verified if stream else decode_verified
+    return {split: {level: (entry, read(entry, decoder, splits.split(split).images, workers))
                     for level, entry in by_level.items()} for split, by_level in entries.items()}
