@@ -15,9 +15,8 @@ import numpy as np
 from storagebench.errors import StorageBenchError
 from storagebench.paths import inside
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
-from storagebench.tasks.file_images import FileImages
-from storagebench.tasks.image_folder import open_image, to_uint8
-from storagebench.images import as_images
+from storagebench.tasks.file_images import READ, file_sets
+from storagebench.tasks.image_folder import open_header
 from storagebench.tasks.registry import DATASETS
 from storagebench.tasks.targets.boxes import Boxes
 from storagebench.tasks.targets.instances import Instances
@@ -28,8 +27,11 @@ class CocoParams:
     path: str = ""
     mode: str = "L"  # "L" (gray) or "RGB"
     masks: bool = False  # read each object's polygons (``segmentation``) as well as its box: instance targets
+    read: str = "auto"  # "memory", "access" (from the files, as used), "auto": on access when too large for memory
 
     def check(self) -> str | None:
+        if self.read not in READ:
+            return f"read must be one of {', '.join(READ)}, got {self.read!r}"
         return None if self.mode in ("L", "RGB") else f"mode must be 'L' or 'RGB', got {self.mode!r}"
 
 
@@ -144,23 +146,15 @@ def coco_targets(coco, path: Path, masks: bool) -> tuple[list[dict], Boxes]:  # 
 
 
 def read_split(annotations: Path, image_root: Path, mode: str, masks: bool = False,
-               on_access: bool = False) -> tuple[ImageSet, dict[int, str]]:
-    """One split: ``annotations`` (COCO JSON) naming images relative to ``image_root``; decoded into memory, or
-    read from their files on access (``FileImages``: a set too large for memory), their sizes checked from the
-    headers now."""
+               read: str = "memory") -> tuple[ImageSet, dict[int, str]]:
+    """One split: ``annotations`` (COCO JSON) naming images relative to ``image_root``, their sizes checked against
+    the headers before any pixel is decoded; decoded into memory or read on access (``file_sets``)."""
     coco = load_coco(annotations)
     infos, target = coco_targets(coco, annotations, masks)
     files = [inside(image_root, info["file_name"], f"{annotations}: image {info['id']} file_name") for info in infos]
-    if on_access:
-        images = FileImages(files, mode)
-        for file, info, shape in zip(files, infos, images.shapes.tolist()):
-            if (shape[1], shape[0]) != (info["width"], info["height"]):
-                raise StorageBenchError(f"{file}: size {(shape[1], shape[0])} differs from the size "
-                                        f"{annotations.name} gives {(info['width'], info['height'])}")
-    else:
-        images = as_images([to_uint8(open_image(file, (info["width"], info["height"]),
-                                                f"the size {annotations.name} gives"), mode, file)
-                            for file, info in zip(files, infos)])
+    for file, info in zip(files, infos):
+        open_header(file, (info["width"], info["height"]), f"the size {annotations.name} gives")
+    (images,) = file_sets([files], mode, read)
     labels = np.array([int(b[0, 4]) if len(b) else 0 for b in target.boxes], dtype=np.int64)
     categories = {c["id"]: c["name"] for c in coco.dataset["categories"]}
     return ImageSet(images, labels, target, tuple(map(str, files))), categories
@@ -181,6 +175,6 @@ class Coco(Dataset):
     def load(self) -> LabelledSplits:
         root = self.required_root("the COCO root (train/ and test/ inside)")
         (train, train_categories), (test, test_categories) = (
-            read_split(root / s / "annotations.json", root / s, self.params.mode, self.params.masks)
+            read_split(root / s / "annotations.json", root / s, self.params.mode, self.params.masks, self.params.read)
             for s in ("train", "test"))
         return LabelledSplits(train, test, class_names(root, train_categories, test_categories), str(root))

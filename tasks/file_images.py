@@ -5,15 +5,30 @@ the lossless check — and never all at once. The set is named by its files' byt
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from storagebench.images import LazyImages
+from storagebench.images import Images, LazyImages, as_images
+from storagebench.memory import default_memory_bytes
+from storagebench.paths import cache_home
 from storagebench.tasks.image_folder import open_header, open_image, to_uint8
 
 CHANNELS = {"L": 0, "RGB": 3}
+READ = ("auto", "memory", "access")  # a reader's ``read`` key: how it gives a user folder's images
+
+
+def file_sets(splits: list[list[Path]], mode: str, read: str) -> list[Images]:
+    """Each split's files as images, decoded into memory (``read = "memory"``) or read on access (``"access"``:
+    ``FileImages``); ``"auto"`` reads on access when decoded, the splits together would take more than a quarter
+    of the memory available (their sizes come from the headers)."""
+    lazy = [FileImages(paths, mode) for paths in splits]
+    decoded = sum(int(np.prod(images.shapes, axis=1).sum()) for images in lazy)
+    if read == "access" or (read == "auto" and decoded > default_memory_bytes() // 2):
+        return lazy
+    return [as_images(list(images)) for images in lazy]
 
 
 class FileImages(LazyImages):
@@ -62,5 +77,42 @@ class FileImages(LazyImages):
         if self.lookup is not None:
             hasher.update(self.lookup.tobytes())
         if self._file_digests is None:  # read once: a split's two fingerprints (all, pixels) both need them
-            self._file_digests = b"".join(hashlib.sha256(path.read_bytes()).digest() for path in self.paths)
+            self._file_digests = file_digests(self.paths)
         hasher.update(self._file_digests)
+
+
+def file_digests(paths: list[Path]) -> bytes:
+    """Each file's sha256, concatenated. Reading 5 GB of photographs at every load is slow, so digests are kept in
+    the cache (``$STORAGEBENCH_CACHE/file-digests``) beside each file's size and modification time, and a file is
+    read again only when either changed (as make and rsync decide; an edit that keeps both is not seen)."""
+    stats = np.array([(st.st_size, st.st_mtime_ns) for st in (path.stat() for path in paths)], np.int64)
+    stats = stats.reshape(len(paths), 2)
+    names = "\n".join(str(path.resolve()) for path in paths).encode()
+    cached = cache_home() / "file-digests" / f"{hashlib.sha256(names).hexdigest()}.npz"
+    digests = np.zeros((len(paths), 32), np.uint8)
+    fresh = np.ones(len(paths), bool)
+    try:
+        with np.load(cached) as kept:
+            if kept["stats"].shape == stats.shape:
+                fresh = (kept["stats"] != stats).any(axis=1)
+                digests[~fresh] = kept["digests"][~fresh]
+    except (OSError, ValueError, KeyError):
+        pass  # no cache yet, or an unreadable one: read every file
+    for i in np.flatnonzero(fresh):
+        digests[i] = np.frombuffer(hashlib.sha256(paths[i].read_bytes()).digest(), np.uint8)
+    if fresh.any():
+        _save_digests(cached, stats, digests)
+    return digests.tobytes()
+
+
+def _save_digests(path: Path, stats: np.ndarray, digests: np.ndarray) -> None:
+    """Written to a temporary file, then renamed: a reader never sees half a cache (an unwritable cache is
+    skipped)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(temporary, "wb") as out:
+            np.savez(out, stats=stats, digests=digests)
+        os.replace(temporary, path)
+    except OSError:
+        pass

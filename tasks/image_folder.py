@@ -23,11 +23,13 @@ GRAY_MODES = {"1", "L", "LA", "I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
 class ImageFolderParams:
     path: str = ""
     mode: str = "auto"  # "L" (gray), "RGB", or "auto": gray when every image is gray
+    read: str = "auto"  # "memory", "access" (from the files, as used), "auto": on access when too large for memory
 
     def check(self) -> str | None:
         if self.mode not in ("auto", "L", "RGB"):
             return f"mode must be 'auto', 'L' or 'RGB', got {self.mode!r}"
-        return None
+        return None if self.read in ("auto", "memory", "access") else \
+            f"read must be 'auto', 'memory' or 'access', got {self.read!r}"
 
 
 def _image_files(split_dir: Path) -> dict[str, list[Path]]:
@@ -116,8 +118,10 @@ class ImageFolder(Dataset):
         if mode == "auto":  # from the headers: nothing is decoded twice
             every = [p for items in listed.values() for p, _ in items]
             mode = "L" if all(open_header(p).mode in GRAY_MODES for p in every) else "RGB"
-        train, test = (ImageSet(read_images((p for p, _ in listed[s]), mode),
-                                np.array([label for _, label in listed[s]], dtype=np.int64),
+        from storagebench.tasks.file_images import file_sets  # it reads files with this module's functions
+
+        images = file_sets([[p for p, _ in listed[s]] for s in ("train", "test")], mode, self.params.read)
+        train, test = (ImageSet(split_images, np.array([label for _, label in listed[s]], dtype=np.int64),
                                 names=tuple(str(p) for p, _ in listed[s]))
-                       for s in ("train", "test"))
+                       for s, split_images in zip(("train", "test"), images))
         return LabelledSplits(train, test, classes, str(root))

@@ -20,6 +20,6 @@ class Isaid(Dataset):
         root = self.required_root("the iSAID patches folder (train/ and val/ inside, as the devkit writes them)")
         (train, train_categories), (test, test_categories) = (
             read_split(root / split / f"instancesonly_filtered_{split}.json", root / split / "images", "RGB",
-                       masks=True, on_access=True)
+                       masks=True, read="access")
             for split in ("train", "val"))
         return LabelledSplits(train, test, class_names(root, train_categories, test_categories), str(root))

@@ -214,6 +214,14 @@ def no_full_collections(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gc, "collect", lambda *args: 0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_outside_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What in-process tests cache (a user folder's file digests, say) goes to a temporary folder, not ~/.cache;
+    a test's own STORAGEBENCH_CACHE (``cli_env``) still wins for the commands it runs."""
+    if "STORAGEBENCH_CACHE" not in os.environ:
+        os.environ["STORAGEBENCH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def fashion_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_fashion_dir(tmp_path_factory.mktemp("fashion"))

@@ -17,7 +17,7 @@ def fails_cleanly(tmp_path, cli_env, args, *needles):
 @pytest.mark.parametrize("old, new, needles", [
     ('name = "jpegxl"', 'name = "jpeg-xxl"', ["unknown compressor 'jpeg-xxl'", "valid compressors: avif, bmshj2018-factorized", "jpegxl-butteraugli, png, randomized, webp"]),
     ('name = "classification"', 'name = "clasification"', ["unknown task", "classification"]),
-    ('name = "fashion-mnist"', 'name = "fmnist"', ["unknown dataset 'fmnist'", "cityscapes, coco, fashion-mnist, fashion-scenes, food101, image-folder, segmentation-folder"]),
+    ('name = "fashion-mnist"', 'name = "fmnist"', ["unknown dataset 'fmnist'", "cityscapes, coco, fashion-mnist, fashion-scenes, food101, image-folder, isaid, segmentation-folder"]),
     ('train_levels = ["lossless", 4]', 'train_levels = ["lossless", 40]', ["train_levels", "(0, 25]"]),
     ('test_levels = ["lossless", 8]', 'test_levels = [8]', ["must include the original format"]),
     ('train_levels = ["lossless", 4]', 'train_levels = ["lossless", 4, 4.0]', ["train_levels", "4 given more than once"]),

@@ -247,3 +247,26 @@ def test_jpeg_sources_keep_their_transcoding_as_the_original_format(tmp_path):
     stored = [store.ensure(as_png, np.arange(3), codec, LOSSLESS, fingerprint="p" * 64, split="train",
                            workers=1)[0].bitstreams() for codec in codecs.values()]
     assert stored[0] == stored[1]
+
+
+def test_file_digests_are_kept_and_only_changed_files_are_read_again(tmp_path, monkeypatch):
+    import os
+
+    import storagebench.tasks.file_images as file_images
+
+    monkeypatch.setenv("STORAGEBENCH_CACHE", str(tmp_path / "cache"))
+    write_food101(tmp_path / "data", {"train": 2, "test": 1})
+    load = DATASETS.create("food101", {"path": str(tmp_path / "data")}, "[dataset]").load
+    first = load().train.fingerprint
+    reads = []
+    real = file_images.Path.read_bytes
+    monkeypatch.setattr(file_images.Path, "read_bytes", lambda self: reads.append(self) or real(self))
+    assert load().train.fingerprint == first and reads == []  # sizes and times unchanged: nothing read
+    photo = Path(load().train.names[0])
+    photo.write_bytes(photo.read_bytes() + b"\0")  # a byte more: its size changed
+    reads.clear()
+    assert load().train.fingerprint != first and reads == [photo]
+    os.utime(photo, ns=(1, 1))  # only the modification time changes: read again, same bytes
+    reads.clear()
+    load().train.fingerprint
+    assert reads == [photo]

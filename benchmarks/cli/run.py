@@ -70,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _dry_run(plan, args: argparse.Namespace) -> int:  # noqa: ANN001
     from storagebench.benchmarks.harness.dry_run import describe_cost, plan_cost
-    from storagebench.benchmarks.harness.streaming import default_memory_bytes
+    from storagebench.memory import default_memory_bytes
 
     memory = default_memory_bytes() if args.memory_gb is None else int(args.memory_gb * 1e9)
     print(f"benchmark {plan.config.name!r} from {plan.config.source}: {len(plan.train_levels)} train levels × "

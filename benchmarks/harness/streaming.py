@@ -9,7 +9,6 @@ state); a submitted codec decodes only inside its contained processes, which str
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from storagebench.compressors.decoding import ContainedDecoder, Decoder
 from storagebench.errors import StorageBenchError
 from storagebench.images import Images, LazyImages, same_pixels
 from storagebench.log import say
+from storagebench.memory import default_memory_bytes
 from storagebench.parallel import parallel_map
 
 
@@ -103,18 +103,6 @@ def stream_verified(entry: StoredSet, decoder: Decoder, images: Images, workers:
         changed = [i for part in parts for i in part]
         check_lossless(entry, decoder.name, np.array(changed, dtype=np.int64))
     return lazy
-
-
-def default_memory_bytes() -> int:
-    """Half the memory this machine has available now: the rest is for the models, the loaders and the system."""
-    try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024 // 2
-    except OSError:
-        pass
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")) // 2
-
 
 
 def readable_sets(entries: dict[str, dict[Any, StoredSet]], decoder: Decoder, splits: Any, workers: int,
