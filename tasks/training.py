@@ -31,8 +31,8 @@ SCHEDULES: dict[str, Callable[[int, int], float]] = {
     "step": lambda s, steps: 0.1 ** ((12 * s >= 8 * steps) + (12 * s >= 11 * steps)),
 }
 MIRROR_SEED = 7919  # offsets a cell's seed for its flip draws: they never repeat its batch order's stream
-WARMUP_START = 0.001
-EVAL_CHUNK = 256  # test images read, prepared and predicted at a time when a test set is read on access  # the first warm-up step's fraction of lr (mmdetection's and SegFormer's linear warm-up)
+WARMUP_START = 0.001  # the first warm-up step's fraction of lr (mmdetection's and SegFormer's linear warm-up)
+EVAL_CHUNK = 256  # test images read, prepared and predicted at a time when a test set is read on access
 
 RECIPE_CHECKS = (
     (lambda p: p.epochs >= 1, "epochs must be ≥ 1"), (lambda p: p.batch_size >= 1, "batch_size must be ≥ 1"),
