@@ -166,3 +166,21 @@ def test_a_test_set_is_prepared_once_for_every_cell_a_process_evaluates(monkeypa
     assert first == second and len(calls) == 1
     task.evaluate(model, images, np.array([1, 1, 1]))  # other targets of the same images: prepared again
     assert len(calls) == 2
+
+
+def test_warm_up_and_the_step_schedule_set_each_steps_learning_rate():
+    import torch
+
+    from storagebench.tasks.training import RecipeParams, recipe_optimizer
+
+    recipe = RecipeParams(optimizer="sgd", lr=0.02, schedule="step", warmup_steps=10)
+    optimizer, scheduler = recipe_optimizer([torch.zeros(1, requires_grad=True)], recipe, steps=120)
+    rates = []
+    for _ in range(120):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[0] == pytest.approx(0.02 * 0.001) and rates[5] == pytest.approx(0.02 * (0.001 + 0.999 * 0.5))
+    assert rates[10] == rates[79] == pytest.approx(0.02)  # after the warm-up, until 8/12 of the steps
+    assert rates[80] == rates[109] == pytest.approx(0.002) and rates[110] == pytest.approx(0.0002)  # 8/12, 11/12
+    assert "warmup_steps must be ≥ 0" == RecipeParams(warmup_steps=-1).check()
