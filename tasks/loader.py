@@ -7,7 +7,7 @@ set streamed and the same set in memory train the same model. Nothing holds the 
 from __future__ import annotations
 
 import multiprocessing
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -43,13 +43,30 @@ def collate(items: list[tuple[np.ndarray, Any]]) -> tuple[np.ndarray, list[Any]]
     return np.stack(images), list(targets)
 
 
+def _workers(task: RecipeTask) -> int:
+    # a cell in a pool's (daemonic) worker process may not start processes of its own: it reads the images itself
+    return 0 if multiprocessing.current_process().daemon else task.loader_workers
+
+
+def prepared_in_chunks(task: RecipeTask, images: LazyImages, targets: Any,
+                       chunk: int) -> Iterator[tuple[np.ndarray, Any]]:
+    """A set read on access (a test set), read and prepared by loader workers ``chunk`` items at a time, in order:
+    (prepared images, their prepared targets as the task scores them: a list, or an array with a row per item)."""
+    spans = [range(start, min(start + chunk, len(images))) for start in range(0, len(images), chunk)]
+    workers = _workers(task)
+    loader = torch.utils.data.DataLoader(PreparedItems(task, images, targets), batch_sampler=spans,
+                                         num_workers=workers, collate_fn=collate,
+                                         prefetch_factor=1 if workers else None)
+    for x, y in loader:
+        yield x, (y if isinstance(targets, list) else np.stack(y))
+
+
 def streamed_batch_loss(task: RecipeTask, model: torch.nn.Module, images: LazyImages, targets: Any,
                         seed: int) -> Callable[[torch.Tensor], torch.Tensor]:
     """A ``batch_loss`` for ``fit_model`` fed by a DataLoader over the recipe's own batches: the indices it is given
     are the ones the loader's next batch holds."""
     batches = list(recipe_batches(len(images), task.params, seed))
-    # a cell in a pool's (daemonic) worker process may not start processes of its own: it reads the images itself
-    workers = 0 if multiprocessing.current_process().daemon else task.loader_workers
+    workers = _workers(task)
     loader = torch.utils.data.DataLoader(
         PreparedItems(task, images, targets), batch_sampler=batches, num_workers=workers, collate_fn=collate,
         prefetch_factor=PREFETCH if workers else None, generator=torch.Generator())  # leaves torch's global RNG

@@ -174,14 +174,15 @@ class RecipeTask(Task):
         return self.score(model, *held[2])
 
     def _score_in_chunks(self, model: nn.Module, images: Images, targets: Any) -> dict[str, float]:
-        """Only the predictions and the prepared targets are held, never the test images."""
-        predictions, prepared, hw = [], [], prepared_hw(images, self.params.preprocess)
-        for start in range(0, len(images), EVAL_CHUNK):
-            part = slice(start, start + EVAL_CHUNK)
-            x, y = self.prepare(images[part], targets[part])
+        """Only the predictions and the prepared targets are held, never the test images; loader workers read and
+        prepare the chunks (``loader.py``)."""
+        from storagebench.tasks.loader import prepared_in_chunks
+
+        predictions, prepared = [], []
+        for x, y in prepared_in_chunks(self, images, targets, EVAL_CHUNK):
             predictions.append(self.predict(model, x))
             prepared.append(y)
-        return self.metrics(model, _joined(predictions), _joined(prepared), hw)
+        return self.metrics(model, _joined(predictions), _joined(prepared), prepared_hw(images, self.params.preprocess))
 
     def score(self, model: nn.Module, images: np.ndarray, targets: Any) -> dict[str, float]:
         """Metrics, ``error`` among them, of ``model`` on prepared images and targets."""
