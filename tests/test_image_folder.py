@@ -68,3 +68,18 @@ def test_missing_split_and_unreadable_image(tmp_path):
     (root / "train" / "cat" / "broken.png").write_bytes(b"not a png")
     with pytest.raises(StorageBenchError, match="broken.png: not a readable image"):
         load(root)
+
+
+def test_a_folder_read_on_access_gives_the_pixels_read_into_memory(tmp_path, monkeypatch):
+    import storagebench.tasks.file_images as file_images
+    from storagebench.images import is_lazy
+
+    make_folder(tmp_path, mode="RGB")
+    in_memory, on_access = load(tmp_path, read="memory"), load(tmp_path, read="access")
+    assert not is_lazy(in_memory.train.images) and is_lazy(on_access.train.images)
+    assert all(np.array_equal(a, b) for a, b in zip(in_memory.train.images, on_access.train.images))
+    assert on_access.train.labels.tolist() == in_memory.train.labels.tolist()
+    monkeypatch.setattr(file_images, "default_memory_bytes", lambda: 100)  # "auto": too large for this memory
+    assert is_lazy(load(tmp_path).train.images)
+    with pytest.raises(StorageBenchError, match="read must be 'auto', 'memory' or 'access', got 'lazy'"):
+        load(tmp_path, read="lazy")
