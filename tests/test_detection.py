@@ -149,3 +149,21 @@ def test_a_mirrored_batch_mirrors_boxes_outlines_and_masks_with_its_images():
     masks = torch.arange(2 * 4 * 10).reshape(2, 4, 10)
     _, flipped = segmentation.mirror(x, masks, torch.tensor([False, True]))
     assert torch.equal(flipped[0], masks[0]) and torch.equal(flipped[1], masks[1].flip(-1))
+
+
+def test_rcnn_from_imagenet_weights_loads_them_into_a_frozen_backbone(monkeypatch):
+    import torch
+
+    import storagebench.tasks.detectors as detectors
+    from storagebench.torchvision_compat import import_torchvision
+
+    imagenet = import_torchvision().models.resnet50(weights=None).state_dict()  # stands in for the download
+    monkeypatch.setattr(detectors, "imagenet_weights", lambda name: imagenet)
+    task = TASKS.create("detection", {"model": "mask_rcnn", "weights": "DEFAULT"}, "[task]")
+    model = task.build(1, 3, (64, 64))  # gray input: the RGB filters summed
+    body = model.backbone.body
+    assert torch.equal(body.layer4[0].conv1.weight, imagenet["layer4.0.conv1.weight"])
+    assert torch.equal(body.conv1.weight, imagenet["conv1.weight"].sum(dim=1, keepdim=True))
+    assert not body.conv1.weight.requires_grad and not body.layer1[0].conv1.weight.requires_grad  # stem, stage 1
+    assert body.layer2[0].conv1.weight.requires_grad and type(body.bn1).__name__ == "FrozenBatchNorm2d"
+    assert model.transform.image_mean == [pytest.approx((2 * 0.485 - 1 + 2 * 0.456 - 1 + 2 * 0.406 - 1) / 3)]
