@@ -22,3 +22,10 @@ def format_bytes(count: float) -> str:
         if abs(count) >= size:
             return f"{count / size:.3g} {unit}"
     return f"{count:.0f} B"
+
+
+def format_seconds(seconds: float) -> str:
+    """42 → '42 s', 754 → '12.6 min', 11000 → '3.1 h'."""
+    if seconds < 100:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 6000 else f"{seconds / 3600:.1f} h"

@@ -22,7 +22,13 @@ def test_run_fit_resume_and_provenance(tmp_path, cli_env, fashion_dir):
     assert first.returncode == 0, first.stderr
     assert re.search(r"α = \d+\.\d+", first.stdout) and re.search(r"β = \d+\.\d+", first.stdout)
     assert "6 trained, 0 already done" in first.stderr and "4 sets encoded" in first.stderr
+    # stderr is a pipe here, as under nohup or SLURM: one line per finished cell, also kept in run.log
+    cell_lines = re.findall(r"cell (\d)/6: train (\S+), n \d+, seed 0: error 0\.\d{4} at test \S+ \(\d+ s\); (\d) left",
+                            first.stderr)
+    assert [int(done) for done, _, _ in cell_lines] == [1, 2, 3, 4, 5, 6]
+    assert [int(left) for *_, left in cell_lines] == [5, 4, 3, 2, 1, 0]
     out = tmp_path / "out"
+    assert len((out / "run.log").read_text().splitlines()) == 6
     assert {"results.sqlite", "config.toml", "fits.json"} <= {p.name for p in out.iterdir()}
     assert (out / "figures" / "fit.png").stat().st_size > 10_000
     fits = json.loads((out / "fits.json").read_text())

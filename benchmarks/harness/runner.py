@@ -16,6 +16,7 @@ import tomli_w
 
 from storagebench.atomic import write_text_atomic
 from storagebench.benchmarks.definition import BenchmarkConfig, absolute_spec
+from storagebench.benchmarks.harness.cell_log import CellLog
 from storagebench.benchmarks.harness.cells import grid_key
 from storagebench.benchmarks.harness.results import ResultsDB
 from storagebench.benchmarks.harness.rows import CellRow, EvaluationRow
@@ -333,7 +334,7 @@ def _discard_results_dir(db: ResultsDB, out: Path) -> None:
     atomic by itself); the dir goes too when nothing else is in it."""
     db.close()
     for name in ("results.sqlite", "results.sqlite-wal", "results.sqlite-shm", "results.sqlite-journal",
-                 "config.toml", ".lock"):
+                 "config.toml", "run.log", ".lock"):
         (out / name).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         out.rmdir()
@@ -357,11 +358,14 @@ def _train_grid(plan: Plan, db: ResultsDB, store: CompressedSetStore, pending: l
                         for level in plan.test_levels}}
     decoded = readable_sets(entries, decoder, plan.splits, workers, memory_bytes)
 
+    log = CellLog(db.path.parent, len(pending))
+
     def write(result: tuple[dict[str, Any], list[dict[str, Any]]], run_id: int) -> None:
         cell = CellRow(run_id=run_id, **result[0])
         evaluations = [EvaluationRow(cell=cell.cell, **e) for e in result[1]]
         db.write_cell(cell, evaluations)
         report.cells_trained += 1
+        log(cell, evaluations)
         if on_cell is not None:
             on_cell(cell, evaluations)
 
