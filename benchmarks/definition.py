@@ -202,6 +202,25 @@ def read_definition(path: str | Path | None) -> tuple[dict[str, Any], Path]:
         raise StorageBenchError(f"{path}: not valid TOML ({exc})") from exc
 
 
+def with_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """The definition with ``--set SECTION.KEY=VALUE`` overrides applied (VALUE as TOML: 0.1, "adamw", [1, 2];
+    a bare word is a string). The parser then checks them like any key of the file."""
+    data = {section: dict(values) if isinstance(values, dict) else values for section, values in data.items()}
+    for override in overrides:
+        target, equals, text = override.partition("=")
+        section, dot, key = target.strip().partition(".")
+        if not equals or not dot or not section or not key or "." in key:
+            raise StorageBenchError(f"--set {override}: expected SECTION.KEY=VALUE, e.g. --set task.lr=0.1")
+        if not isinstance(data.get(section, {}), dict):
+            raise StorageBenchError(f"--set {override}: [{section}] is not a table of this benchmark file")
+        try:
+            value = tomllib.loads(f"value = {text.strip()}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()  # a bare word, e.g. --set task.optimizer=adamw
+        data.setdefault(section, {})[key] = value
+    return data
+
+
 def load_config(path: str | Path | None) -> BenchmarkConfig:
     """A grid benchmark (image codec × n × seeds); a reduction benchmark is refused naming the command for it."""
     data, path = read_definition(path)

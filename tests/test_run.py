@@ -92,7 +92,7 @@ def test_fit_matrix_and_their_errors(tmp_path, cli_env):
     assert run_cli(["run", str(config), "--out", "out"], cli_env, tmp_path).returncode == 0
     out = tmp_path / "out"
     (out / "fits.json").unlink()
-    fit = run_cli(["fit", "out", "--budgets", "20k", "60k", "--bootstrap", "20"], cli_env, tmp_path)
+    fit = run_cli(["fit", "--budgets", "20k", "60k", "out", "--bootstrap", "20"], cli_env, tmp_path)  # DIR stays DIR
     assert fit.returncode == 0, fit.stderr
     assert "ν = " in fit.stdout and "optimal allocation" in fit.stdout
     assert [r["s"] for r in json.loads((out / "fits.json").read_text())["allocation"]] == [20000, 60000]

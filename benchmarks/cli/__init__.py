@@ -31,7 +31,18 @@ def main(argv: list[str] | None = None) -> int:
     from storagebench.benchmarks.cli.common import compute
     from storagebench.startup import prepare_process
 
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command is not None and command not in SUBCOMMANDS and not any(a in ("-h", "--help", "--version")
+                                                                       for a in argv[:argv.index(command)]):
+        from storagebench.errors import did_you_mean
+
+        print(f"storagebench: error: unknown command {command!r}{did_you_mean(command, list(SUBCOMMANDS))} "
+              f"(commands: {', '.join(SUBCOMMANDS)})", file=sys.stderr)
+        return 2
+    from storagebench.benchmarks.cli.common import regroup_lists
+
+    args = build_parser().parse_args(regroup_lists(argv))
     if getattr(args, "workers", 1) < 1:
         print("storagebench: error: --workers must be ≥ 1", file=sys.stderr)
         return 2

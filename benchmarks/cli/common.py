@@ -136,3 +136,72 @@ def compute(args: argparse.Namespace) -> Iterator[None]:
             stack.enter_context(using(executor))
         stack.enter_context(requesting(args.device, args.amp))
         yield
+
+
+def comma_list(text: str) -> list[str]:
+    """One list option's value: comma-separated (``regroup_lists`` turns space-separated values into this)."""
+    return [value for value in text.split(",") if value]
+
+
+def list_argument(parser: argparse.ArgumentParser, flag: str, **options: object) -> None:
+    """A list option with the one syntax every command shares: ``--flag A B`` or ``--flag A,B``, repeatable; the
+    values end at the first token that is not one (so ``fit --budgets 100k 1M DIR`` keeps DIR positional)."""
+    metavar = options.pop("metavar", "VALUE")
+    parser.add_argument(flag, action="extend", type=comma_list, default=None, metavar=f"{metavar} [{metavar} ...]",
+                        **options)
+
+
+def _is_budget(token: str) -> bool:
+    from storagebench.units import parse_budget
+
+    try:
+        parse_budget(token)
+    except StorageBenchError:
+        return False
+    return True
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_name(token: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"[a-z][a-z0-9.-]*", token)) and not Path(token).exists()
+
+
+# per command, each list option and what its values look like
+LIST_VALUES = {
+    "fit": {"--budgets": _is_budget}, "compare": {"--budgets": _is_budget},
+    "curves": {"--budgets": _is_budget, "--naive": _is_number, "--schemes": _is_name},
+    "rd": {"--levels": lambda t: _is_number(t) or t == "lossless"},
+    "submit": {"--levels": lambda t: _is_number(t) or t == "lossless",
+               "--test-levels": lambda t: _is_number(t) or t == "lossless"},
+    "run": {"--images-per-class": lambda t: t.isdigit()},
+}
+
+
+def regroup_lists(argv: list[str]) -> list[str]:
+    """``--flag A B C`` → ``--flag=A,B`` when C is not a value of that flag (it is a positional): the first token
+    after a list flag is always its value, later ones while each of their comma-separated parts is one."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    values_of, out, i = LIST_VALUES.get(command, {}), [], 0
+    while i < len(argv):
+        token, i = argv[i], i + 1
+        if token == "--":
+            return out + [token] + argv[i:]
+        if token not in values_of or i >= len(argv):
+            out.append(token)
+            continue
+        taken = [argv[i]]
+        i += 1
+        while i < len(argv) and not argv[i].startswith("-") and all(map(values_of[token], comma_list(argv[i]))):
+            taken.append(argv[i])
+            i += 1
+        out.append(f"{token}={','.join(taken)}")
+    return out

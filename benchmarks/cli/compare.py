@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from storagebench.benchmarks.cli.common import list_argument
+
 
 def add(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("compare", help="tasks side by side at equal storage: each results dir's α, β, ν with "
@@ -12,8 +14,8 @@ def add(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("dirs", nargs="+", metavar="DIR",
                    help="results dirs of the tasks' benchmarks (fitted; run `storagebench curves DIR` first for the "
                         "measured optimal and original sets)")
-    p.add_argument("--budgets", nargs="+", metavar="S",
-                   help="budgets in bytes (default: the union of the dirs' fitted budgets)")
+    list_argument(p, "--budgets", metavar="S",
+                  help="budgets in bytes (default: the union of the dirs' fitted budgets)")
     p.add_argument("--out", default="results/comparison", help="folder for comparison.json, comparison.md and "
                                                                "figures/ (default: results/comparison)")
     p.set_defaults(func=main)

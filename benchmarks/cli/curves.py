@@ -4,20 +4,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from storagebench.benchmarks.cli.common import cache_root, cell_options, figure_options
+from storagebench.benchmarks.cli.common import cache_root, cell_options, figure_options, list_argument
+
+NAIVE_DISTANCES = [3.0, 8.0, 13.0]  # the paper's naive schemes
 
 
 def add(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("curves", parents=[cell_options(), figure_options()], help="storage curves: train original / scaling-optimal / naive / randomized sets "
                                       "at each budget; curves.json + figures/curves.png")
     p.add_argument("dir", help="results dir of a grid run (its fit gives n*(s))")
-    p.add_argument("--budgets", nargs="+", metavar="S", help="budgets in bytes (e.g. 100k 400k; default: the benchmark's "
-                                                             "[benchmark].budgets, else 4 spanning the grid's storage)")
-    p.add_argument("--naive", nargs="+", type=float, default=[3.0, 8.0, 13.0], metavar="D",
-                   help="fixed distances of the naive schemes (default: 3 8 13, as in the paper)")
-    p.add_argument("--schemes", nargs="+", metavar="NAME",
-                   help="train only these schemes (e.g. original optimal; default: every scheme that applies, "
-                        "with the naive ones at --naive)")
+    list_argument(p, "--budgets", metavar="S", help="budgets in bytes (e.g. 100k 400k; default: the benchmark's "
+                                                            "[benchmark].budgets, else 4 spanning the grid's storage)")
+    list_argument(p, "--naive", metavar="D",
+                  help="fixed distances of the naive schemes (default: 3 8 13, as in the paper)")
+    list_argument(p, "--schemes", metavar="NAME",
+                  help="train only these schemes (e.g. original optimal; default: every scheme that applies, "
+                       "with the naive ones at --naive)")
     p.set_defaults(func=main)
 
 
@@ -35,7 +37,8 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.dir)
     refuse_reduction_dir(out, "curves")
     budgets = check_budgets(out, [parse_budget(b) for b in args.budgets] if args.budgets else None)
-    rows, law = run_curves(out, budgets, args.naive, args.workers, cache_root(args), current_law, args.data,
+    naive = [float(d) for d in args.naive] if args.naive else NAIVE_DISTANCES
+    rows, law = run_curves(out, budgets, naive, args.workers, cache_root(args), current_law, args.data,
                            args.schemes)
     summary, json_path, figure = write_curves(out, rows, law)
     print(format_summary(summary))

@@ -4,14 +4,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from storagebench.benchmarks.cli.common import figure_options
+from storagebench.benchmarks.cli.common import figure_options, list_argument
 
 
 def add(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("fit", parents=[figure_options()], help="fit the storage scaling law to a results dir; writes fits.json and figures/fit.png")
     p.add_argument("dir", help="results dir")
-    p.add_argument("--budgets", nargs="+", metavar="S",
-                   help="storage budgets in bytes for the allocation table (e.g. 500k 2M; default: 4 spanning the grid)")
+    list_argument(p, "--budgets", metavar="S",
+                  help="storage budgets in bytes for the allocation table (e.g. 500k 2M; default: 4 spanning the grid)")
     p.add_argument("--bootstrap", type=int, default=200, metavar="R", help="bootstrap refits (default 200)")
     p.set_defaults(func=main)
 

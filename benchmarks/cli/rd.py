@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from storagebench.benchmarks.cli.common import cache_root, figure_options
+from storagebench.benchmarks.cli.common import cache_root, figure_options, list_argument
 from storagebench.paths import child_path
 
 
@@ -12,7 +12,7 @@ def add(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("rd", parents=[figure_options()], help="rate–distortion card: bits per pixel vs PSNR, SSIM and Butteraugli on real photos "
                                   "and Fashion-MNIST; rd.csv + rd.png")
     p.add_argument("compressor", help="a registered name, package.module:Class or path/to/file.py:Class")
-    p.add_argument("--levels", nargs="+", metavar="LEVEL", help="levels (default: the compressor's own)")
+    list_argument(p, "--levels", metavar="LEVEL", help="levels (default: the compressor's own)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a compressor parameter")
     p.add_argument("--images", type=int, default=200, help="Fashion-MNIST test images (default 200)")
     p.add_argument("--out", help="output dir (default: results/rd/<compressor>)")

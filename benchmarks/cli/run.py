@@ -22,6 +22,9 @@ def add(subparsers: argparse._SubParsersAction) -> None:
                        help="run a benchmark definition (default: benchmarks/quick.toml); re-running resumes")
     p.add_argument("config", nargs="?", help="benchmark TOML file (default: the embedded benchmarks/quick.toml)")
     p.add_argument("--out", help="results dir (default: results/<benchmark name>)")
+    p.add_argument("--set", action="append", default=[], dest="overrides", metavar="SECTION.KEY=VALUE",
+                   help="override one key of the benchmark file (repeatable), e.g. --set task.lr=0.1; recorded in "
+                        "the results dir's config.toml and part of its identity")
     p.add_argument("--images-per-class", metavar="K[,K...]",
                    help="reduction benchmarks: run only these settings now (e.g. 1,10); a later run adds the rest")
     p.add_argument("--dry-run", action="store_true",
@@ -39,11 +42,13 @@ def main(args: argparse.Namespace) -> int:
         is_reduction,
         parse_config,
         read_definition,
+        with_overrides,
     )
     from storagebench.benchmarks.harness.runner import make_plan
 
     started = time.perf_counter()
     data, path = read_definition(args.config)
+    data = with_overrides(data, args.overrides)
     if is_reduction(data):
         if args.dry_run:
             raise StorageBenchError(f"--dry-run: {path} is a reduction benchmark; --dry-run plans codec grids")

@@ -5,7 +5,13 @@ import argparse
 import time
 from pathlib import Path
 
-from storagebench.benchmarks.cli.common import cache_root, cell_options, figure_options, run_and_report
+from storagebench.benchmarks.cli.common import (
+    cache_root,
+    cell_options,
+    figure_options,
+    list_argument,
+    run_and_report,
+)
 from storagebench.paths import child_path
 
 
@@ -18,8 +24,8 @@ def add(subparsers: argparse._SubParsersAction) -> None:
                                     "benchmarks/leaderboard.toml, the leaderboard's definition)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="a compressor parameter (TOML value), repeatable")
-    p.add_argument("--levels", nargs="+", metavar="LEVEL", help="train levels (default: the compressor's own)")
-    p.add_argument("--test-levels", nargs="+", metavar="LEVEL", help="test levels (default: the compressor's own)")
+    list_argument(p, "--levels", metavar="LEVEL", help="train levels (default: the compressor's own)")
+    list_argument(p, "--test-levels", metavar="LEVEL", help="test levels (default: the compressor's own)")
     p.add_argument("--out", help="results dir (default: results/submit/<benchmark>-<compressor>)")
     p.add_argument("--entry", help="where to write the leaderboard entry JSON (default: OUT/entry.json)")
     p.add_argument("--time-limit", type=float, default=10.0, metavar="S",
