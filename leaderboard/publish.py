@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import netrc
+import urllib.parse
 import os
 import tempfile
 from pathlib import Path
@@ -35,17 +36,19 @@ from storagebench.leaderboard.sources import Board, group_boards
 DEFAULT_PROJECT = "storagebench"
 
 
-def wandb_mode() -> str:
-    """``WANDB_MODE`` if set; online when an API key is configured (env or ~/.netrc); else offline."""
+def wandb_mode() -> str | None:
+    """None (wandb resolves it) when ``WANDB_MODE`` is set; online when an API key is configured (``WANDB_API_KEY``,
+    or ~/.netrc for the server ``WANDB_BASE_URL`` names: wandb.ai or a self-hosted one); else offline rather than a
+    login prompt in the middle of a run."""
     if os.environ.get("WANDB_MODE"):
-        return os.environ["WANDB_MODE"]
+        return None
     if os.environ.get("WANDB_API_KEY"):
         return "online"
+    host = urllib.parse.urlparse(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai").hostname or ""
     try:
-        hosts = netrc.netrc().hosts
+        return "online" if netrc.netrc().authenticators(host) else "offline"
     except (FileNotFoundError, netrc.NetrcParseError):
         return "offline"
-    return "online" if any(h.endswith("wandb.ai") for h in hosts) else "offline"
 
 
 def run_id(*parts: str) -> str:
@@ -62,28 +65,56 @@ class Publisher:
     def __init__(self, directory: Path, project: str | None, entity: str | None):
         import wandb
 
-        self.wandb, self.dir = wandb, Path(directory)
+        # WANDB_DIR, as W&B users set it, wins over the results dir (where runs go by default, under wandb/)
+        self.wandb, self.dir = wandb, Path(os.environ.get("WANDB_DIR") or directory)
         self.project, self.entity, self.mode = project or DEFAULT_PROJECT, entity, wandb_mode()
         self.ids: list[str] = []
 
-    def open(self, ident: str, name: str, group: str, job_type: str, config: dict[str, Any]) -> Any:
+    @property
+    def mode_name(self) -> str:
+        return self.mode or os.environ.get("WANDB_MODE", "")
+
+    def open(self, ident: str, name: str, group: str, job_type: str, config: dict[str, Any],
+             tags: list[str] | None = None) -> Any:
         self.dir.mkdir(parents=True, exist_ok=True)
         settings = self.wandb.Settings(silent=True, console="off", x_disable_stats=True, save_code=False)
         self.ids.append(ident)
         return self.wandb.init(project=self.project, entity=self.entity, id=ident, name=name, group=group,
-                               job_type=job_type, config=config, dir=str(self.dir), mode=self.mode,
+                               job_type=job_type, config=config, dir=str(self.dir), mode=self.mode, tags=tags,
                                resume="allow", settings=settings, reinit="create_new")
 
 
 def _cell_config(cell: CellRow, config: dict[str, Any]) -> dict[str, Any]:
-    skip = {"codec_versions", "codec_info", "finished_at", "run_id"}
+    skip = {"codec_versions", "codec_info", "finished_at", "run_id", "history"}
     return {**{k: v for k, v in cell.as_dict().items() if k not in skip}, "benchmark": config["benchmark"]["name"],
-            "compressor": config["compressor"], "task": config["task"], "dataset": config["dataset"]["name"]}
+            "compressor": config["compressor"], "task": config["task"], "dataset": config["dataset"]["name"],
+            "train_level_value": level_value(cell.train_level)}
+
+
+def level_value(label: str) -> float:
+    """A level as a number W&B can put on an axis (the original format, ``lossless``, is 0)."""
+    try:
+        return float(label)
+    except ValueError:
+        return 0.0
+
+
+def cell_names(config: dict[str, Any], cell: CellRow) -> tuple[str, list[str]]:
+    """A train run's name and tags: what tells JPEG XL d = 10 from WebP q = 10 in W&B's run table."""
+    task, dataset, codec = config["task"]["name"], config["dataset"]["name"], config["compressor"]["name"]
+    codec = codec.rsplit(":", 1)[-1] if ":" in codec else codec  # a file spec: its class
+    return (f"{task} {dataset} {codec} {cell.train_level} n={cell.n} seed={cell.seed}",
+            [task, dataset, codec, f"level={cell.train_level}"])
 
 
 def publish_cell(publisher: Publisher, group: str, config: dict[str, Any], config_hash: str, cell: CellRow,
                  evaluations: list[EvaluationRow]) -> None:
-    run = publisher.open(run_id(config_hash, "cell", cell.cell), cell.cell, group, "train", _cell_config(cell, config))
+    name, tags = cell_names(config, cell)
+    run = publisher.open(run_id(config_hash, "cell", cell.cell), name, group, "train", _cell_config(cell, config),
+                         tags)
+    history = cell.history
+    for step, loss, lr in zip(history.get("step", []), history.get("loss", []), history.get("lr", [])):
+        run.log({"train/loss": loss, "train/lr": lr}, step=step)
     run.summary.update({f"error/{e.test_level}": e.error for e in evaluations})
     run.summary.update({"n": cell.n, "L": cell.train_bytes_per_image, "storage": cell.train_bytes_total,
                         "train_seconds": cell.train_seconds})
@@ -197,8 +228,27 @@ def _publish_fit(publisher: Publisher, group: str, config_hash: str, entry: dict
         if board is not None and ranked is not None:
             logged["storage_curves"] = wandb.Image(str(storage_figure(ranked, board, figures / "storage.png")))
         run.log(logged)
-    run.summary.update({k: v for k, v in entry["fit"]["params"].items() if k != "form"})
+    fit = entry["fit"]
+    run.summary.update({k: v for k, v in fit["params"].items() if k != "form"})
+    run.summary.update({"r2": fit.get("r2"), "form": fit.get("form"),
+                        **{f"{k}_ci95": v for k, v in fit.get("bootstrap", {}).items() if k in fit["params"]}})
+    _log_lineage(run, wandb, group, directory, publisher.mode_name == "offline")
     run.finish()
+
+
+def _log_lineage(run: Any, wandb: Any, group: str, directory: Path, offline: bool) -> None:
+    """The results dir's database and definition as the fit run's input Artifact, ``fits.json`` as its output: W&B
+    draws results → fit. Offline, wandb cannot mark an input (``use_artifact``), so both are the fit run's outputs
+    until synced runs are published again online."""
+    results = wandb.Artifact(f"results-{group}", type="results",
+                             description="results.sqlite and config.toml of one storagebench results dir")
+    for name in ("results.sqlite", "config.toml"):
+        results.add_file(str(directory / name), name=name)
+    run.log_artifact(results) if offline else run.use_artifact(results)
+    if (directory / "fits.json").is_file():
+        fitted = wandb.Artifact(f"fit-{group}", type="fit", description="the storage scaling law fitted (fits.json)")
+        fitted.add_file(str(directory / "fits.json"), name="fits.json")
+        run.log_artifact(fitted)
 
 
 def publish_leaderboard(publisher: Publisher, ranked: dict[str, Any], definition_hash: str) -> None:

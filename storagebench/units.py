@@ -29,3 +29,8 @@ def format_seconds(seconds: float) -> str:
     if seconds < 100:
         return f"{seconds:.0f} s"
     return f"{seconds / 60:.1f} min" if seconds < 6000 else f"{seconds / 3600:.1f} h"
+
+
+def count(number: int, noun: str) -> str:
+    """'1 seed', '3 seeds', '1,200 images'."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

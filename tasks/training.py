@@ -32,6 +32,7 @@ SCHEDULES: dict[str, Callable[[int, int], float]] = {
 }
 MIRROR_SEED = 7919  # offsets a cell's seed for its flip draws: they never repeat its batch order's stream
 WARMUP_START = 0.001  # the first warm-up step's fraction of lr (mmdetection's and SegFormer's linear warm-up)
+HISTORY_POINTS = 100  # a cell records its loss and learning rate about this many times (for W&B's charts)
 EVAL_CHUNK = 256  # test images read, prepared and predicted at a time when a test set is read on access
 
 RECIPE_CHECKS = (
@@ -262,14 +263,19 @@ def fit_model(model: nn.Module, n: int, recipe: RecipeParams, seed: int,
     optimizer, scheduler = recipe_optimizer(model.parameters(), recipe, steps)
     model.train()
     finite = torch.ones((), dtype=torch.bool, device=current_device())  # checked once at the end: no sync per step
-    for idx in recipe_batches(n, recipe, seed):
+    every, recorded = max(1, steps // HISTORY_POINTS), []
+    for step, idx in enumerate(recipe_batches(n, recipe, seed)):
         with autocast():
             loss = batch_loss(idx)
         finite &= torch.isfinite(loss.detach())
+        if step % every == 0 or step == steps - 1:
+            recorded.append((step, loss.detach(), optimizer.param_groups[0]["lr"]))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         scheduler.step()
+    model.training_history = {"step": [s for s, _, _ in recorded], "lr": [r for _, _, r in recorded],
+                              "loss": torch.stack([v.float() for _, v, _ in recorded]).tolist() if recorded else []}
     if not bool(finite):
         raise TrainingDiverged(f"the training loss became non-finite (inf or nan) within {steps} steps on n = {n} "
                                f"(seed {seed}); the recipe diverges: lower lr or check the data. Nothing was "

@@ -56,3 +56,5 @@ def test_set_changes_the_recorded_definition_and_its_identity(tmp_path, cli_env)
         with sqlite3.connect(tmp_path / out / "results.sqlite") as db:
             hashes.append(db.execute("SELECT value FROM meta WHERE key = 'config_hash'").fetchone()[0])
     assert hashes[0] != hashes[1]
+    quiet = run_cli(["run", str(config), "--out", "quiet", "-q"], cli_env, tmp_path)
+    assert quiet.returncode == 0 and "storagebench:" not in quiet.stderr and "test error" in quiet.stdout

@@ -86,3 +86,26 @@ def test_publish_a_reduction_benchmark(tmp_path, tiny_reduction):
     (table,) = tables(results, "reduction")
     names = {row[table["columns"].index("name")] for row in table["data"]}
     assert {"random (recipe)", "dd-fixed (own protocol)", "jpegxl optimal"} <= names
+
+
+def test_publish_respects_wandb_dir_and_names_tags_histories_and_artifacts(tmp_path, leaderboard_results):
+    import shutil
+
+    from wandb_records import read_run
+
+    results = tmp_path / "results"
+    shutil.copytree(leaderboard_results["jpegxl"], results, ignore=shutil.ignore_patterns("wandb"))
+    env = {**offline_env(tmp_path, tmp_path), "WANDB_DIR": str(tmp_path / "wb"), "WANDB_MODE": "offline"}
+    published = run_cli(["publish", str(results), "--project", "sb-test"], env, tmp_path)
+    assert published.returncode == 0, published.stderr
+    assert not (results / "wandb").exists()  # nothing in the results dir
+    runs = [read_run(path) for path in sorted((tmp_path / "wb" / "wandb").glob("offline-run-*"))]
+    trains = [r for r in runs if r["job_type"] == "train" and "level=8" in r["tags"]]
+    assert len(trains) == 3 and all(r["name"].startswith("classification fashion-mnist jpegxl 8 n=") for r in trains)
+    assert {"classification", "fashion-mnist", "jpegxl"} <= set(trains[0]["tags"])
+    assert trains[0]["config"]["train_level_value"] == 8.0  # a number W&B can put on an axis
+    losses = [row["train/loss"] for row in trains[0]["history"] if "train/loss" in row]
+    assert len(losses) >= 2 and all(loss > 0 for loss in losses)
+    (fit,) = [r for r in runs if r["job_type"] == "fit"]
+    artifacts = [kind for kind in fit["logged"] if kind != "run_table"]  # (W&B keeps each table as one too)
+    assert artifacts == ["results", "fit"]  # offline, wandb cannot mark results as the fit's input

@@ -75,7 +75,11 @@ def describe(summary: dict) -> str:
             lines.append(f"  held-out check skipped: {summary[note]}")
     if "forms" in summary:
         held = "  ".join(f"{f} {r['held_out_rmse_log']:.4f}" for f, r in summary["forms"].items())
-        lines.append(f"  held-out RMS log error (leave one n out): {held}  → {summary['selected_form']}")
+        lines.append(f"  held-out RMS log error (leave one n out): {held}  → {summary['selected_form']} predicts "
+                     f"held-out cells best")
+        if summary["selected_form"] != law.form:
+            lines.append(f"  the allocation below uses the {law.form} law: only a law with separate n and L terms "
+                         f"has the closed-form n*(s) (the {summary['selected_form']} one has none)")
     if "extrapolation" in summary:
         ex = summary["extrapolation"]
         lines.append(f"  fit on n < {ex['held_out_n']:.0f}, predict n = {ex['held_out_n']:.0f}: mean relative error "

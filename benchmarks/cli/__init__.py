@@ -9,7 +9,8 @@ import sys
 
 from storagebench.errors import StorageBenchError
 
-EPILOG = "Docs: README.md. A results dir holds results.sqlite, config.toml, fits.json and figures/."
+EPILOG = ("Every command also takes -q (errors and results only) and -v (a line per finished cell even on a terminal). "
+          "Docs: README.md. A results dir holds results.sqlite, config.toml, fits.json and figures/.")
 SUBCOMMANDS = ("run", "submit", "protocol", "rd", "fit", "matrix", "curves", "leaderboard", "compare", "publish",
                "theory", "compressors", "tasks", "datasets", "download")  # the order `storagebench --help` lists them in
 
@@ -41,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
               f"(commands: {', '.join(SUBCOMMANDS)})", file=sys.stderr)
         return 2
     from storagebench.benchmarks.cli.common import regroup_lists
+    from storagebench.log import set_verbosity
 
+    quiet, loud = (any(a in flags for a in argv) for flags in (("-q", "--quiet"), ("-v", "--verbose")))
+    set_verbosity(-1 if quiet else 1 if loud else 0)  # any command: -q only errors and results, -v every cell line
+    argv = [a for a in argv if a not in ("-q", "--quiet", "-v", "--verbose")]
     args = build_parser().parse_args(regroup_lists(argv))
     if getattr(args, "workers", 1) < 1:
         print("storagebench: error: --workers must be ≥ 1", file=sys.stderr)

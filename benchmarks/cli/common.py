@@ -59,10 +59,11 @@ def run_and_report(plan, out: Path, args: argparse.Namespace, on_cell=None) -> l
     from storagebench.benchmarks.analysis.summary import describe
     from storagebench.benchmarks.harness.runner import run
     from storagebench.log import say
+    from storagebench.units import count
 
     config = plan.config
     say(f"benchmark {config.name!r} from {config.source}: {len(plan.cells)} cells "
-        f"({len(plan.train_levels)} train levels × {len(config.n)} n × {len(config.seeds)} seeds), "
+        f"({count(len(plan.train_levels), 'train level')} × {len(config.n)} n × {count(len(config.seeds), 'seed')}), "
         f"{len(plan.test_levels)} test levels, {where(args)}")
     memory = None if args.memory_gb is None else int(args.memory_gb * 1e9)
     result = run(plan, out, cache_root(args), args.workers, on_cell, memory)

@@ -19,8 +19,8 @@ def main(args: argparse.Namespace) -> int:
 
     publishers = publish([Path(d) for d in args.dirs], args.project, args.entity)
     for p in publishers:
-        print(f"{p.dir}: {len(p.ids)} W&B runs ({p.mode}) under {p.dir / 'wandb'}")
-    if publishers and publishers[0].mode == "offline":
+        print(f"{p.dir}: {len(p.ids)} W&B runs ({p.mode_name}) under {p.dir / 'wandb'}")
+    if publishers and publishers[0].mode_name == "offline":
         print("offline: upload with `wandb sync DIR/wandb/offline-run-*` once logged in; run ids are stable, so "
               "syncing again updates the same runs")
     return 0

@@ -68,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
                                          args.entity)
         run_and_report(plan, out, args, on_cell)
         publish_fit(out, publisher)
-        print(f"W&B ({publisher.mode}): {len(publisher.ids)} runs under {out / 'wandb'}")
+        print(f"W&B ({publisher.mode_name}): {len(publisher.ids)} runs under {publisher.dir / 'wandb'}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -76,10 +76,12 @@ def main(args: argparse.Namespace) -> int:
 def _dry_run(plan, args: argparse.Namespace) -> int:  # noqa: ANN001
     from storagebench.benchmarks.harness.dry_run import describe_cost, plan_cost
     from storagebench.memory import default_memory_bytes
+    from storagebench.units import count
 
     memory = default_memory_bytes() if args.memory_gb is None else int(args.memory_gb * 1e9)
-    print(f"benchmark {plan.config.name!r} from {plan.config.source}: {len(plan.train_levels)} train levels × "
-          f"{len(plan.config.n)} n × {len(plan.config.seeds)} seeds, {len(plan.test_levels)} test levels")
+    print(f"benchmark {plan.config.name!r} from {plan.config.source}: {count(len(plan.train_levels), 'train level')} × "
+          f"{len(plan.config.n)} n × {count(len(plan.config.seeds), 'seed')}, "
+          f"{count(len(plan.test_levels), 'test level')}")
     print(describe_cost(plan_cost(plan, cache_root(args)), memory))
     return 0
 
@@ -93,6 +95,7 @@ def _run_reduction(data: dict, path: Path, args: argparse.Namespace, started: fl
         run_reduction,
     )
     from storagebench.log import say
+    from storagebench.units import count
 
     if args.wandb:
         raise StorageBenchError("--wandb: not supported for reduction benchmarks yet; publish the codec grids")
@@ -100,7 +103,8 @@ def _run_reduction(data: dict, path: Path, args: argparse.Namespace, started: fl
     plan = make_reduction_plan(parse_reduction(data, path), data=args.data, only_per_class=only)
     out = Path(args.out) if args.out else child_path(Path("results"), plan.config.name, "[benchmark].name")
     say(f"reduction benchmark {plan.config.name!r} from {path}: {len(plan.cells)} cells "
-        f"({len(plan.reducers)} reducers × images per class × {len(plan.config.seeds)} seeds), {where(args)}")
+        f"({count(len(plan.reducers), 'reducer')} × images per class × {count(len(plan.config.seeds), 'seed')}), "
+        f"{where(args)}")
     counts = run_reduction(plan, out, cache_root(args), args.workers)
     say(f"cells: {counts['reduced']} reduced and trained, {counts['skipped']} already done, "
         f"{counts['compare']} codec cells at equal bytes")

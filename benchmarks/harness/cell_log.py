@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from storagebench.benchmarks.harness.rows import CellRow, EvaluationRow
-from storagebench.log import say
+from storagebench.log import say, verbose
 from storagebench.units import format_seconds
 
 
@@ -31,5 +31,5 @@ class CellLog:
         line = self.line(cell, evaluations)
         with open(self.path, "a") as log:
             log.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {line}\n")
-        if not sys.stderr.isatty():
+        if verbose() or not sys.stderr.isatty():
             say(line)

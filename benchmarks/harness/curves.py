@@ -214,6 +214,7 @@ def _train_curve_cell(job: dict[str, Any], cell: CurveCell) -> dict[str, Any]:
     subset = plan.orders[cell.seed][:training.n]
     trained, (evaluation,) = train_and_score(plan, images, plan.splits.train.targets(subset), cell.seed, job["test"],
                                            job["device"])
+    trained.pop("history", None)  # kept for grid cells (W&B charts), not for storage-curve sets
     return {**cell_row(cell, training, plan.splits.train.target_sizes[subset]), **trained,
             "test_level": evaluation["test_level"], "error": evaluation["error"], "metrics": evaluation["metrics"]}
 

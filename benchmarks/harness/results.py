@@ -54,6 +54,8 @@ MIGRATIONS = (
               tuple(_add_column(t, "device") for t in (CellRow, CurveCellRow, ReducedCellRow))),
     Migration("4", "the decoder bytes a storage-curve set counted (no earlier set counted any)",
               (_add_column(CurveCellRow, "decoder_bytes"),)),
+    Migration("5", "each cell's training loss and learning rate every few steps (none was recorded before)",
+              (_add_column(CellRow, "history"),)),
 )
 SCHEMA_VERSION = str(int(MIGRATIONS[-1].source) + 1)
 MIGRATABLE = tuple(m.source for m in MIGRATIONS)

@@ -109,7 +109,7 @@ class CellRow(Row):
     KEY: ClassVar[tuple[str, ...]] = ("cell",)
     REFERENCES: ClassVar[dict[str, str]] = {"run_id": "runs(run_id)"}
     ORDER: ClassVar[str] = "cell"
-    DEFAULTS: ClassVar[dict[str, str]] = {"device": "'cpu'"}
+    DEFAULTS: ClassVar[dict[str, str]] = {"device": "'cpu'", "history": "'{}'"}
 
     cell: str
     run_id: int
@@ -129,6 +129,8 @@ class CellRow(Row):
     eval_seconds: float
     finished_at: str = ""
     device: str = "cpu"
+    # the training loss and learning rate every k steps (``fit_model``): {"step": [...], "loss": [...], "lr": [...]}
+    history: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)

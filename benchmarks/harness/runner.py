@@ -201,7 +201,8 @@ def train_and_evaluate(plan: Plan, images: np.ndarray, targets: Any, seed: int, 
                    for label, test_images in tests.items()}
         where = describe_device()
     return {"train_sha256": plan.splits.train.training_digest(images, targets), "steps": plan.task.steps_for(len(images)),
-            "device": where, "train_seconds": round(trained - started, 3),
+            "device": where, "history": getattr(model, "training_history", {}),
+            "train_seconds": round(trained - started, 3),
             "eval_seconds": round(time.perf_counter() - trained, 3)}, metrics
 
 

@@ -10,6 +10,7 @@ from scipy.optimize import minimize_scalar
 
 from storagebench.benchmarks.law.scaling_law import ScalingLaw
 from storagebench.errors import StorageBenchError
+from storagebench.units import format_bytes
 
 
 def budgets_for(n: np.ndarray, L: np.ndarray, budgets: list[float] | None = None) -> list[float]:
@@ -66,8 +67,8 @@ def allocation_table(law: ScalingLaw, budgets: list[float],
 
 def format_allocation(rows: list[dict], law: ScalingLaw) -> str:
     lines = [f"optimal allocation (ν = {law.nu:.4f}: excess error ∝ s^-ν)",
-             f"{'budget s (bytes)':>18} {'n*':>12} {'L* (bytes)':>11} {'pred. error':>11}"]
-    lines += [f"{r['s']:18.4g} {r['n_star']:12.1f} {r['L_star']:11.1f} {r['error']:11.4f}"
+             f"{'budget s':>10} {'n* images':>12} {'L* per image':>13} {'pred. error':>11}"]
+    lines += [f"{format_bytes(r['s']):>10} {r['n_star']:12,.0f} {format_bytes(r['L_star']):>13} {r['error']:11.4f}"
               f"{'  *' if r.get('extrapolated') else ''}" for r in rows]
     if any(r.get("extrapolated") for r in rows):
         lines.append("  * n* or L* lies outside the measured grid: the law is extrapolated there, treat it as a guess")
