@@ -58,3 +58,12 @@ def test_set_changes_the_recorded_definition_and_its_identity(tmp_path, cli_env)
     assert hashes[0] != hashes[1]
     quiet = run_cli(["run", str(config), "--out", "quiet", "-q"], cli_env, tmp_path)
     assert quiet.returncode == 0 and "storagebench:" not in quiet.stderr and "test error" in quiet.stdout
+
+
+def test_downloads_that_cannot_happen_are_one_line(tmp_path, cli_env):
+    offline = {**cli_env, "HTTPS_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+               "HTTP_PROXY": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}
+    for name, expected in (("coco", "download coco: dataset 'coco' has no download; place its files yourself"),
+                           ("fashion-mnist", "download fashion-mnist: could not fetch it")):
+        result = run_cli(["download", name, str(tmp_path / "data")], offline, tmp_path)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr

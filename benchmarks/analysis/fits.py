@@ -19,6 +19,7 @@ from storagebench.benchmarks.law.fit import check_fit_data, law_from_dict
 from storagebench.benchmarks.law.scaling_law import ScalingLaw
 from storagebench.errors import StorageBenchError
 from storagebench.provenance import git_commit, library_versions
+from storagebench.units import count, format_bytes
 
 
 def original_points(out: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
@@ -82,21 +83,31 @@ def fit_results_dir(out: Path, budgets: list[float] | None = None, replicates: i
 
 
 def summary_table(out: Path) -> str:
-    """level, L bytes, n, error (mean ± sd over seeds) on original-format test images."""
+    """Error on original-format test images as a level × n table (mean ± sd over seeds), with each level's mean
+    stored bytes per image (L) and its targets' bytes per image."""
     points, config, original = original_points(out)
     order = {lv: i for i, lv in enumerate(level_order(config))}
-    groups: dict[tuple[str, int], list[dict]] = {}
-    for p in points:
-        groups.setdefault((p["level"], p["n"]), []).append(p)
-    lines = [f"test error on {original} test images ({config['benchmark']['name']}); L = image bytes per training "
-             f"image, labels = their targets' bytes, stored losslessly and never compressed",
-             f"{'level':>10} {'L bytes':>9} {'labels':>7} {'n':>7} {'error':>8} {'± sd':>7} {'seeds':>5}"]
-    for (level, n), group in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 1e9), kv[0][1])):
-        errors = [p["error"] for p in group]
-        sd = f"{np.std(errors, ddof=1):.4f}" if len(errors) > 1 else "-"
-        lines.append(f"{level:>10} {np.mean([p['L'] for p in group]):9.1f} "
-                     f"{np.mean([p['label_bytes'] for p in group]):7.1f} {n:7d} {np.mean(errors):8.4f} {sd:>7} "
-                     f"{len(errors):5d}")
+    levels = sorted({p["level"] for p in points}, key=lambda lv: order.get(lv, 1e9))
+    ns = sorted({p["n"] for p in points})
+    seeds = len({p["seed"] for p in points})
+    cells = {(lv, n): [p["error"] for p in points if p["level"] == lv and p["n"] == n] for lv in levels for n in ns}
+
+    def shown(errors: list[float]) -> str:
+        if not errors:
+            return "-"
+        sd = f" ± {np.std(errors, ddof=1):.4f}" if len(errors) > 1 else ""
+        return f"{np.mean(errors):.4f}{sd}"
+
+    width = max(10, *(len(shown(e)) for e in cells.values()))
+    lines = [f"test error on {original} test images ({config['benchmark']['name']}), mean"
+             f"{' ± sd' if seeds > 1 else ''} over {count(seeds, 'seed')}; L = stored bytes per training image, "
+             f"labels = its targets' bytes (lossless, never compressed)",
+             f"{'level':>10} {'L':>9} {'labels':>8} " + " ".join(f"{f'n = {n:,}':>{width}}" for n in ns)]
+    for lv in levels:
+        mine = [p for p in points if p["level"] == lv]
+        lines.append(f"{lv:>10} {format_bytes(np.mean([p['L'] for p in mine])):>9} "
+                     f"{format_bytes(np.mean([p['label_bytes'] for p in mine])):>8} "
+                     + " ".join(f"{shown(cells[lv, n]):>{width}}" for n in ns))
     return "\n".join(lines)
 
 
