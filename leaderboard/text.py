@@ -12,22 +12,30 @@ def _number(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+def _name_width(rows: list[dict[str, Any]]) -> int:
+    """Names are shown whole: the column is as wide as the longest."""
+    return max([5, *(len(row["name"]) for row in rows)])
+
+
 def _codec_lines(tables: dict[str, Any]) -> list[str]:
-    lines = [f"  {'rank':>4}  {'entry':<40} {'error [95% CI]':>24} {'Δ original [95% CI]':>27} {'k':>2} "
+    rows = tables["entries"] + tables["baselines"]
+    w = _name_width(rows)
+    lines = [f"  {'rank':>4}  {'entry':<{w}} {'error [95% CI]':>24} {'Δ original [95% CI]':>27} {'k':>2} "
              f"{'n':>6} {'fill':>6}  ranked set"]
-    for row in tables["entries"] + tables["baselines"]:
+    for row in rows:
         rank = "" if row["kind"] == "baseline" else (row.get("rank_label") or "—")
         error, delta = interval(row, "measured_error", ".4f"), interval(row, "to_original", "+.4f")
         fill = "—" if row.get("fill") is None else f"{row['fill']:.1%}"
-        lines.append(f"  {rank:>4}  {row['name'][:40]:<40} {error:>24} {delta:>27} {row.get('seeds', 0):>2} "
+        lines.append(f"  {rank:>4}  {row['name']:<{w}} {error:>24} {delta:>27} {row.get('seeds', 0):>2} "
                      f"{_number(row.get('n'), '.0f'):>6} {fill:>6}  {row['measured_by'] or '—'}")
     return lines
 
 
 def _reduction_lines(tables: dict[str, Any]) -> list[str]:
-    lines = [f"  {'rank':>4}  {'entry':<40} {'error':>7} {'sd':>7}  declared set"]
+    w = _name_width(tables["entries"])
+    lines = [f"  {'rank':>4}  {'entry':<{w}} {'error':>7} {'sd':>7}  declared set"]
     for row in tables["entries"]:
-        lines.append(f"  {_number(row['rank'], 'd'):>4}  {row['name'][:40]:<40} "
+        lines.append(f"  {_number(row['rank'], 'd'):>4}  {row['name']:<{w}} "
                      f"{_number(row['measured_error'], '.4f'):>7} {_number(row.get('error_sd'), '.4f'):>7}  "
                      f"{row['measured_by'] or '—'}")
     return lines

@@ -67,3 +67,13 @@ def test_downloads_that_cannot_happen_are_one_line(tmp_path, cli_env):
                            ("fashion-mnist", "download fashion-mnist: could not fetch it")):
         result = run_cli(["download", name, str(tmp_path / "data")], offline, tmp_path)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr
+
+
+def test_leaderboard_text_shows_long_entry_names_whole():
+    from storagebench.leaderboard.text import _codec_lines
+
+    name = "jpegxl-butteraugli-targeted effort 9 (a very long submitted entry name)"
+    row = {"kind": "entry", "rank_label": "1", "name": name, "measured_error": None, "to_original": None,
+           "seeds": 3, "n": 1000, "fill": 0.99, "measured_by": "optimal"}
+    lines = _codec_lines({"entries": [row], "baselines": []})
+    assert name in lines[1] and lines[0].index("error") > len(name)
