@@ -55,9 +55,12 @@ def test_schema_3_results_gain_a_device_column_of_cpu_and_curve_decoder_bytes(tm
         for table in DEVICE_TABLES:
             db.execute(f"ALTER TABLE {table} DROP COLUMN device")
         db.execute("ALTER TABLE curve_cells DROP COLUMN decoder_bytes")
+        db.execute("ALTER TABLE cells DROP COLUMN history")  # schema 6 added each cell's training history
         db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     with ResultsDB(path) as results:
-        assert results.meta("schema_version") == SCHEMA_VERSION == "5"
+        assert results.meta("schema_version") == SCHEMA_VERSION == "6"
+    with sqlite3.connect(path) as db:
+        assert {row[1]: row[4] for row in db.execute("PRAGMA table_info(cells)")}["history"] == "'{}'"
     with sqlite3.connect(path) as db:
         for table in DEVICE_TABLES:
             columns = {row[1]: row[4] for row in db.execute(f"PRAGMA table_info({table})")}
