@@ -15,8 +15,7 @@ import numpy as np
 from storagebench.errors import StorageBenchError
 from storagebench.paths import inside
 from storagebench.tasks.dataset import Dataset, ImageSet, LabelledSplits
-from storagebench.tasks.file_images import READ, file_sets
-from storagebench.tasks.image_folder import open_header
+from storagebench.tasks.file_images import READ, FileImages, file_sets
 from storagebench.tasks.registry import DATASETS
 from storagebench.tasks.targets.boxes import Boxes
 from storagebench.tasks.targets.instances import Instances
@@ -152,9 +151,12 @@ def read_split(annotations: Path, image_root: Path, mode: str, masks: bool = Fal
     coco = load_coco(annotations)
     infos, target = coco_targets(coco, annotations, masks)
     files = [inside(image_root, info["file_name"], f"{annotations}: image {info['id']} file_name") for info in infos]
-    for file, info in zip(files, infos):
-        open_header(file, (info["width"], info["height"]), f"the size {annotations.name} gives")
-    (images,) = file_sets([files], mode, read)
+    lazy = FileImages(files, mode)  # the headers, read once
+    for file, info, (h, w) in zip(files, infos, lazy.shapes[:, :2].tolist()):
+        if (w, h) != (info["width"], info["height"]):  # before any pixel is decoded
+            raise StorageBenchError(f"{file}: size {(w, h)} differs from the size {annotations.name} gives "
+                                    f"{(info['width'], info['height'])}")
+    (images,) = file_sets([lazy], read)
     labels = np.array([int(b[0, 4]) if len(b) else 0 for b in target.boxes], dtype=np.int64)
     categories = {c["id"]: c["name"] for c in coco.dataset["categories"]}
     return ImageSet(images, labels, target, tuple(map(str, files))), categories

@@ -20,11 +20,10 @@ CHANNELS = {"L": 0, "RGB": 3}
 READ = ("auto", "memory", "access")  # a reader's ``read`` key: how it gives a user folder's images
 
 
-def file_sets(splits: list[list[Path]], mode: str, read: str) -> list[Images]:
-    """Each split's files as images, decoded into memory (``read = "memory"``) or read on access (``"access"``:
-    ``FileImages``); ``"auto"`` reads on access when decoded, the splits together would take more than a quarter
-    of the memory available (their sizes come from the headers)."""
-    lazy = [FileImages(paths, mode) for paths in splits]
+def file_sets(lazy: list[FileImages], read: str) -> list[Images]:
+    """Each split's files (``FileImages``: sizes read from the headers) as images, decoded into memory (``read =
+    "memory"``) or left to be read on access (``"access"``); ``"auto"`` reads on access when decoded, the splits
+    together would take more than a quarter of the memory available."""
     decoded = sum(int(np.prod(images.shapes, axis=1).sum()) for images in lazy)
     if read == "access" or (read == "auto" and decoded > default_memory_bytes() // 2):
         return lazy

@@ -118,9 +118,9 @@ class ImageFolder(Dataset):
         if mode == "auto":  # from the headers: nothing is decoded twice
             every = [p for items in listed.values() for p, _ in items]
             mode = "L" if all(open_header(p).mode in GRAY_MODES for p in every) else "RGB"
-        from storagebench.tasks.file_images import file_sets  # it reads files with this module's functions
+        from storagebench.tasks.file_images import FileImages, file_sets  # they read files with this module's
 
-        images = file_sets([[p for p, _ in listed[s]] for s in ("train", "test")], mode, self.params.read)
+        images = file_sets([FileImages([p for p, _ in listed[s]], mode) for s in ("train", "test")], self.params.read)
         train, test = (ImageSet(split_images, np.array([label for _, label in listed[s]], dtype=np.int64),
                                 names=tuple(str(p) for p, _ in listed[s]))
                        for s, split_images in zip(("train", "test"), images))
