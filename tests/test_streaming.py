@@ -90,9 +90,17 @@ def test_a_test_set_read_on_access_is_scored_in_chunks_as_in_memory(tmp_path, sc
     recipe = TASKS.create(task, {**SMALLEST_MODELS[task], "steps": 3, "batch_size": 8, "resize": 32, **keep_all},
                           "[task]")
     model = recipe.train(train.images, train.targets(), len(scenes[target].classes), seed=0)
-    decoded = entry.decode(codec, workers=1)
-    in_memory = recipe.evaluate(model, decoded, test.targets())
-    if task == "detection":  # boxes are found, so the chunked scores have something to get wrong
-        assert sum(len(d["boxes"]) for d in recipe.predict(model, recipe.prepare(decoded, test.targets())[0])) > 0
+    seen = []  # what metrics is given: every image's predictions and prepared targets, in order
+    scored = recipe.metrics
+    monkeypatch.setattr(recipe, "metrics", lambda *args: seen.append(args[1:3]) or scored(*args))
+    in_memory = recipe.evaluate(model, entry.decode(codec, workers=1), test.targets())
     monkeypatch.setattr(training, "EVAL_CHUNK", 3)  # 8 test images: chunks of 3, 3 and 2
     assert recipe.evaluate(model, StoredImages(entry, codec), test.targets()) == in_memory
+    (whole, whole_targets), (chunked, chunked_targets) = seen
+    assert len(chunked) == len(whole) == len(test) and len(chunked_targets) == len(test)
+    if task == "detection":  # boxes are found (score_thresh 0), and each image keeps its own, in order
+        assert sum(len(d["boxes"]) for d in whole) > 0
+        assert all(np.array_equal(a["boxes"], b["boxes"]) for a, b in zip(whole, chunked))
+        assert all(np.array_equal(a, b) for a, b in zip(whole_targets, chunked_targets))
+    else:
+        assert np.array_equal(whole, chunked) and np.array_equal(whole_targets, chunked_targets)
