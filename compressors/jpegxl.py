@@ -4,8 +4,9 @@
 ``original_jpeg = "transcode"`` makes the original format of images read from JPEG files what the paper used for
 Food101: libjxl's lossless transcoding of the JPEG file itself (``jpegxl_encode_jpeg``: its DCT coefficients, a
 little smaller than the JPEG) rather than lossless JPEG XL of its decoded pixels (over twice as large on
-the stand-in JPEGs of ``tests/test_paper_configs.py``). It decodes back to the JPEG's exact bytes (``jpegxl_decode_jpeg``), and those to the pixels every other path reads (Pillow), so the
-lossless level still trains on exactly the source pixels. Lossy levels always encode the decoded pixels."""
+the stand-in JPEGs of ``tests/test_paper_configs.py``). It decodes back to the JPEG's exact bytes
+(``jpegxl_decode_jpeg``), and those to the pixels every other path reads (Pillow), so the lossless level still trains
+on exactly the source pixels. Lossy levels always encode the decoded pixels."""
 from __future__ import annotations
 
 import io
