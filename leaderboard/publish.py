@@ -47,7 +47,7 @@ def wandb_mode() -> str | None:
     host = urllib.parse.urlparse(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai").hostname or ""
     try:
         return "online" if netrc.netrc().authenticators(host) else "offline"
-    except (FileNotFoundError, netrc.NetrcParseError):
+    except (OSError, netrc.NetrcParseError):  # none, unreadable or malformed: no credentials to go online with
         return "offline"
 
 

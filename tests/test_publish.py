@@ -109,3 +109,19 @@ def test_publish_respects_wandb_dir_and_names_tags_histories_and_artifacts(tmp_p
     (fit,) = [r for r in runs if r["job_type"] == "fit"]
     artifacts = [kind for kind in fit["logged"] if kind != "run_table"]  # (W&B keeps each table as one too)
     assert artifacts == ["results", "fit"]  # offline, wandb cannot mark results as the fit's input
+
+
+def test_the_mode_follows_wandb_settings_and_credentials_for_its_server(tmp_path, monkeypatch):
+    from storagebench.leaderboard.publish import wandb_mode
+
+    for key in ("WANDB_MODE", "WANDB_API_KEY", "WANDB_BASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert wandb_mode() == "offline"  # no credentials anywhere: never a login prompt mid-run
+    (tmp_path / ".netrc").write_text("machine wandb.example.org login user password k\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    assert wandb_mode() == "offline"  # a key for another server than wandb.ai's
+    monkeypatch.setenv("WANDB_BASE_URL", "https://wandb.example.org")
+    assert wandb_mode() == "online"  # a self-hosted server with its key
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert wandb_mode() is None  # wandb resolves WANDB_MODE itself
