@@ -30,7 +30,7 @@ SCHEDULES: dict[str, Callable[[int, int], float]] = {
     "poly": lambda s, steps: max(0.0, 1 - s / steps),
     "step": lambda s, steps: 0.1 ** ((12 * s >= 8 * steps) + (12 * s >= 11 * steps)),
 }
-MIRROR_SEED = 7919  # offsets a cell's seed for its flip draws: they never repeat its batch order's stream
+MIRROR_SEED = 7919  # offsets a cell's seed for its flip draws: a stream apart from its batch order's
 WARMUP_START = 0.001  # the first warm-up step's fraction of lr (mmdetection's and SegFormer's linear warm-up)
 HISTORY_POINTS = 100  # a cell records its loss and learning rate about this many times (for W&B's charts)
 EVAL_CHUNK = 256  # test images read, prepared and predicted at a time when a test set is read on access
